@@ -1,0 +1,221 @@
+"""Printers: IR to readable Python source and to the Numba module that is compiled.
+
+Both targets emit flat SSA, one assignment per node (nested expressions hit CPython's parser
+limits), in id order, which is topological. Names: inputs and assigned values keep the user's
+names (made safe: keywords, builtins and generated-name patterns get a trailing `_`), other
+values are `t0, t1, ...` and the adjoint of `v` is `b_v`. Adjoint lines come in blocks headed
+by the forward statement they differentiate. Target syntax lives in the template table
+`PYTHON`, one entry per op (a test checks it covers `OPS`). User text never reaches the code:
+only names that match the identifier grammar and numbers printed by `repr(float)`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from adcompile.ir import Graph, NodeId
+from adcompile.ops import OPS
+
+# fmt: off
+PYTHON: Final[dict[str, str]] = {
+    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
+    "neg": "-{0}", "pow": "{0} ** {1}",
+    "lt": "1.0 if {0} < {1} else 0.0", "le": "1.0 if {0} <= {1} else 0.0",
+    "gt": "1.0 if {0} > {1} else 0.0", "ge": "1.0 if {0} >= {1} else 0.0",
+    "eq": "1.0 if {0} == {1} else 0.0", "ne": "1.0 if {0} != {1} else 0.0",
+    "and": "1.0 if {0} != 0.0 and {1} != 0.0 else 0.0",
+    "or": "1.0 if {0} != 0.0 or {1} != 0.0 else 0.0",
+    "not": "1.0 if {0} == 0.0 else 0.0",
+    "where": "{1} if {0} != 0.0 else {2}",
+    "sin": "math.sin({0})", "cos": "math.cos({0})", "tan": "math.tan({0})",
+    "asin": "math.asin({0})", "acos": "math.acos({0})", "atan": "math.atan({0})",
+    "atan2": "math.atan2({0}, {1})",
+    "sinh": "math.sinh({0})", "cosh": "math.cosh({0})", "tanh": "math.tanh({0})",
+    "asinh": "math.asinh({0})", "acosh": "math.acosh({0})", "atanh": "math.atanh({0})",
+    "exp": "math.exp({0})", "expm1": "math.expm1({0})", "log": "math.log({0})",
+    "log1p": "math.log1p({0})", "log2": "math.log2({0})", "log10": "math.log10({0})",
+    "sqrt": "math.sqrt({0})", "cbrt": "np.cbrt({0})",
+    "erf": "math.erf({0})", "erfc": "math.erfc({0})", "hypot": "math.hypot({0}, {1})",
+    "sigmoid": "1.0 / (1.0 + math.exp(-{0}))",
+    "softplus": "math.log1p(math.exp(-abs({0}))) + max({0}, 0.0)",
+    "abs": "abs({0})", "relu": "max({0}, 0.0)", "min": "min({0}, {1})", "max": "max({0}, {1})",
+    "sign": "np.sign({0})", "floor": "np.floor({0})", "ceil": "np.ceil({0})",
+    "stop_gradient": "{0}",
+}
+# fmt: on
+
+_RESERVED: Final = frozenset(
+    set(keyword.kwlist)
+    | set(keyword.softkwlist)
+    | set(dir(builtins))
+    | {"math", "np", "numba", "kernel", "batch", "n", "i", "r", "ins", "steps", "out"}
+)
+_GENERATED: Final = re.compile(r"^(t\d+|b_.*|.*_)$")
+_MAX_NAME: Final = 40
+
+
+def literal(value: float) -> str:
+    """A float as Python source: `2.0`, `(-0.5)`, `math.inf`, `math.nan`."""
+    if math.isnan(value):
+        return "math.nan"
+    if math.isinf(value):
+        return "math.inf" if value > 0 else "(-math.inf)"
+    text = repr(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+def safe_name(name: str) -> str:
+    """A user name made safe as a Python identifier that cannot clash with generated ones."""
+    if name in _RESERVED or _GENERATED.match(name) or name.startswith("__"):
+        return name + "_"
+    return name
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """Flat SSA for some outputs of a graph: the statement lines and what is returned."""
+
+    params: tuple[str, ...]
+    lines: tuple[str, ...]
+    returns: tuple[str, ...]
+    uses_np: bool
+
+
+class _Namer:
+    """Assigns each emitted node its SSA name, deterministically, in emission order."""
+
+    def __init__(self, graph: Graph, inputs: Sequence[NodeId]) -> None:
+        self.graph = graph
+        self.names: dict[NodeId, str] = {}
+        self.used: set[str] = set()
+        self.temps = 0
+        for k, nid in enumerate(inputs):
+            user = str(graph.nodes[nid].attr)
+            self.names[nid] = self._claim(safe_name(user) if len(user) <= _MAX_NAME else f"in{k}")
+
+    def _claim(self, name: str) -> str:
+        base, k = name, 2
+        while name in self.used:
+            name, k = f"{base}_{k}", k + 1
+        self.used.add(name)
+        return name
+
+    def ref(self, nid: NodeId) -> str:
+        node = self.graph.nodes[nid]
+        return literal(float(node.attr)) if node.op == "const" else self.names[nid]  # type: ignore[arg-type]
+
+    def define(self, nid: NodeId) -> str:
+        user = self.graph.names.get(nid)
+        primal = self.graph.bar.get(nid)
+        if user is not None and len(user) <= _MAX_NAME:
+            name = safe_name(user)
+        elif primal is not None and primal in self.names:
+            name = "b_" + self.names[primal].rstrip("_")
+        else:
+            name, self.temps = f"t{self.temps}", self.temps + 1
+        self.names[nid] = self._claim(name)
+        return self.names[nid]
+
+
+def build_kernel(
+    graph: Graph,
+    inputs: Sequence[NodeId],
+    outputs: Sequence[NodeId | None],
+    grad_of: Sequence[NodeId | None] = (),
+) -> Kernel:
+    """Schedule and name the nodes that `outputs` need (None outputs are the constant 0).
+
+    `grad_of[j]`, when given, is the input whose derivative output j is: where that value
+    already has another name, an alias line `b_x = ...` makes the returned names say so.
+    """
+    namer = _Namer(graph, inputs)
+    live = graph.live([o for o in outputs if o is not None])
+    lines: list[str] = []
+    forward_text: dict[NodeId, str] = {}
+    section = ""
+    group: NodeId | None = None
+    uses_np = False
+    for nid, node in enumerate(graph.nodes):
+        if not live[nid] or not node.args:
+            continue
+        template = PYTHON[node.op]
+        uses_np = uses_np or "np." in template
+        rhs = template.format(*(namer.ref(a) for a in node.args))
+        origin = graph.origin.get(nid)
+        if origin is None and section != "forward":
+            section = "forward"
+            lines.append("# forward")
+        if origin is not None and section != "reverse":
+            section = "reverse"
+            lines.append("# reverse: b_v is the derivative of the output with respect to v")
+        if origin is not None and origin[1] != group:
+            group = origin[1]
+            lines.append(f"# from {forward_text.get(group, '?')}")
+        name = namer.define(nid)
+        statement = f"{name} = {rhs}"
+        if origin is None:
+            forward_text[nid] = statement
+        lines.append(statement)
+    returns = [namer.ref(o) if o is not None else "0.0" for o in outputs]
+    aliases = [
+        (j, "b_" + namer.names[w].rstrip("_")) for j, w in enumerate(grad_of) if w is not None
+    ]
+    aliases = [(j, w) for j, w in aliases if w != returns[j] and w not in namer.used]
+    if aliases:
+        lines.append("# gradient")
+    for j, w in aliases:
+        lines.append(f"{namer._claim(w)} = {returns[j]}")
+        returns[j] = w
+    return Kernel(tuple(namer.names[i] for i in inputs), tuple(lines), tuple(returns), uses_np)
+
+
+def header_comment(source: str, what: str) -> list[str]:
+    """Comment lines describing the generated code; user text only as printable comment lines."""
+    from adcompile import __version__
+
+    out = [f"# Generated by adcompile {__version__}: {what} of", "#"]
+    for line in source.splitlines():
+        out.append("#     " + (line if line.isprintable() else repr(line)))
+    return [*out, "#", "# Do not edit: regenerate it from the formula instead."]
+
+
+def python_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
+    """The kernel as a readable, self-contained Python function."""
+    imports = ["import math"] + (["", "import numpy as np"] if kernel.uses_np else [])
+    return "\n".join([*header, *imports, "", "", *_function(kernel, fname, [])]) + "\n"
+
+
+def numba_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
+    """The Numba module: the scalar kernel and a parallel batch driver over flat arrays.
+
+    `batch(n, ins, steps, out)` evaluates point i from `ins[k][i * steps[k]]` (step 0
+    broadcasts a length-1 array) and writes output j to `out[j, i]`.
+    """
+    opts = 'cache=True, error_model="numpy"'
+    lines = [*header, "import math", "", "import numba", "import numpy as np", "", ""]
+    lines += _function(kernel, fname, [f"@numba.njit({opts})"])
+    if kernel.params:
+        args = ", ".join(f"ins[{k}][i * steps[{k}]]" for k in range(len(kernel.params)))
+        lines += ["", "", f"@numba.njit(parallel=True, {opts})", "def batch(n, ins, steps, out):"]
+        lines += ["    for i in numba.prange(n):", f"        r = {fname}({args})"]
+        lines += [f"        out[{j}, i] = r[{j}]" for j in range(len(kernel.returns))]
+    return "\n".join(lines) + "\n"
+
+
+def _function(kernel: Kernel, fname: str, decorators: list[str]) -> list[str]:
+    body = [("    " + line) for line in kernel.lines]
+    ret = ", ".join(kernel.returns) + ("," if len(kernel.returns) == 1 else "")
+    signature = f"def {fname}({', '.join(kernel.params)}):"
+    return [*decorators, signature, *body, f"    return {ret}"]
+
+
+def check_tables() -> None:
+    """Assert every op of the table has a template (printer totality)."""
+    missing = set(OPS) - set(PYTHON)
+    assert not missing, f"ops without a Python template: {sorted(missing)}"

@@ -1,0 +1,227 @@
+"""The IR: an append-only, hash-consed arena of immutable nodes, plus its verifier and printer.
+
+A `Graph` holds `nodes` (`Node(op, args, attr)`); a node's arguments always have smaller ids,
+so creation order is a topological order and every pass is a plain loop (never recursion).
+All nodes are created through one door, `Graph.apply`, which checks arity, puts the arguments
+of commutative ops in canonical order, applies the exact rewrites of `simplify.RULES`, folds
+constants and interns the node (so equal subexpressions are one node: CSE for free).
+Side tables keyed by id (user names, which pass created a node and for which primal node)
+never take part in interning. `Expr` is an operator-overloading handle used by the op table's
+derivative rules.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from adcompile.ops import OPS
+from adcompile.simplify import RULES
+
+NodeId = int
+
+
+class Node(NamedTuple):
+    """One SSA value: `op` applied to `args` (ids); `attr` is the value or name of a leaf."""
+
+    op: str
+    args: tuple[NodeId, ...]
+    attr: float | str | None = None
+
+
+class FoldError(ArithmeticError):
+    """Constant folding of finite constants produced inf or NaN (raised in strict mode)."""
+
+
+def _key(node: Node) -> tuple[object, ...]:
+    if node.op == "const":
+        # IEEE bits: 0.0 and -0.0 stay apart, NaN interns.
+        return ("const", struct.pack("<d", node.attr))
+    return (node.op, node.args, node.attr)
+
+
+class Graph:
+    """Append-only arena of nodes with an interning table (see module docstring)."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self._index: dict[tuple[object, ...], NodeId] = {}
+        self.names: dict[NodeId, str] = {}  # user names of inputs and assigned values
+        self.origin: dict[NodeId, tuple[str, NodeId]] = {}  # ("adjoint", primal id), ...
+        self.bar: dict[NodeId, NodeId] = {}  # adjoint node -> the primal node it is d out/d of
+        self.tag: tuple[str, NodeId] | None = None  # recorded for nodes created meanwhile
+        self.strict_fold = False  # raise FoldError when folding makes inf/NaN from finite
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def copy(self) -> Graph:
+        """An independent graph with the same nodes and side tables (passes append to it)."""
+        new = Graph()
+        new.nodes = list(self.nodes)
+        new._index = dict(self._index)
+        new.names = dict(self.names)
+        new.origin = dict(self.origin)
+        new.bar = dict(self.bar)
+        return new
+
+    # -- the door --------------------------------------------------------------------------
+    def _intern(self, node: Node) -> NodeId:
+        key = _key(node)
+        nid = self._index.get(key)
+        if nid is None:
+            nid = len(self.nodes)
+            self.nodes.append(node)
+            self._index[key] = nid
+            if self.tag is not None:
+                self.origin[nid] = self.tag
+        return nid
+
+    def const(self, value: float) -> NodeId:
+        """The node for a float constant."""
+        return self._intern(Node("const", (), float(value)))
+
+    def input(self, name: str) -> NodeId:
+        """The node for the input called `name`."""
+        return self._intern(Node("input", (), name))
+
+    def apply(self, op: str, *args: NodeId) -> NodeId:
+        """Create (or find) the node `op(*args)`: the only way to build non-leaf nodes."""
+        opdef = OPS[op]
+        if len(args) != opdef.arity:
+            raise TypeError(f"{op} takes {opdef.arity} arguments, got {len(args)}")
+        if opdef.commutative:
+            args = tuple(sorted(args))
+        for rule in RULES.get(op, ()):
+            found = rule(self, args)
+            if found is not None:
+                return found
+        values = [self.const_value(a) for a in args]
+        if all(v is not None for v in values):
+            return self.const(self._fold(op, values))  # type: ignore[arg-type]
+        return self._intern(Node(op, args))
+
+    def _fold(self, op: str, values: Sequence[float]) -> float:
+        with np.errstate(all="ignore"):
+            result = float(OPS[op].impl(*(np.float64(v) for v in values)))
+        if self.strict_fold and not math.isfinite(result) and all(map(math.isfinite, values)):
+            raise FoldError(f"{op}{tuple(values)} = {result}")
+        return result
+
+    # -- queries ---------------------------------------------------------------------------
+    def const_value(self, nid: NodeId) -> float | None:
+        """The value of a constant node, or None for any other node."""
+        node = self.nodes[nid]
+        return node.attr if node.op == "const" else None  # type: ignore[return-value]
+
+    def is_boolean(self, nid: NodeId) -> bool:
+        """Whether the node's value is always exactly 0.0 or 1.0."""
+        node = self.nodes[nid]
+        return node.op in OPS and OPS[node.op].boolean
+
+    def expr(self, nid: NodeId) -> Expr:
+        """An `Expr` handle on node `nid`."""
+        return Expr(self, nid)
+
+    def live(self, outputs: Iterable[NodeId]) -> list[bool]:
+        """Which nodes the outputs depend on (one descending scan)."""
+        live = [False] * len(self.nodes)
+        for o in outputs:
+            live[o] = True
+        for nid in range(len(self.nodes) - 1, -1, -1):
+            if live[nid]:
+                for a in self.nodes[nid].args:
+                    live[a] = True
+        return live
+
+
+class Expr:
+    """Arithmetic handle on a node, so derivative rules read like formulas."""
+
+    __slots__ = ("graph", "id")
+
+    def __init__(self, graph: Graph, nid: NodeId) -> None:
+        self.graph = graph
+        self.id = nid
+
+    def _lift(self, other: Expr | float) -> NodeId:
+        return other.id if isinstance(other, Expr) else self.graph.const(float(other))
+
+    def apply(self, op: str, *args: Expr | float) -> Expr:
+        """`op(*args)` as a new handle (the arguments may include this handle)."""
+        return Expr(self.graph, self.graph.apply(op, *(self._lift(a) for a in args)))
+
+    def __add__(self, o: Expr | float) -> Expr:
+        return self.apply("add", self, o)
+
+    def __radd__(self, o: Expr | float) -> Expr:
+        return self.apply("add", o, self)
+
+    def __sub__(self, o: Expr | float) -> Expr:
+        return self.apply("sub", self, o)
+
+    def __rsub__(self, o: Expr | float) -> Expr:
+        return self.apply("sub", o, self)
+
+    def __mul__(self, o: Expr | float) -> Expr:
+        return self.apply("mul", self, o)
+
+    def __rmul__(self, o: Expr | float) -> Expr:
+        return self.apply("mul", o, self)
+
+    def __truediv__(self, o: Expr | float) -> Expr:
+        return self.apply("div", self, o)
+
+    def __rtruediv__(self, o: Expr | float) -> Expr:
+        return self.apply("div", o, self)
+
+    def __pow__(self, o: Expr | float) -> Expr:
+        return self.apply("pow", self, o)
+
+    def __rpow__(self, o: Expr | float) -> Expr:
+        return self.apply("pow", o, self)
+
+    def __neg__(self) -> Expr:
+        return self.apply("neg", self)
+
+    def __repr__(self) -> str:
+        return f"Expr({self.graph.nodes[self.id]!r} @ {self.id})"
+
+
+def verify(graph: Graph, outputs: Iterable[NodeId] = ()) -> None:
+    """Check the graph's invariants; raise AssertionError naming the first broken one."""
+    for nid, node in enumerate(graph.nodes):
+        if node.op == "const":
+            assert isinstance(node.attr, float) and not node.args, f"bad const {nid}: {node}"
+        elif node.op == "input":
+            assert isinstance(node.attr, str) and not node.args, f"bad input {nid}: {node}"
+        else:
+            assert node.op in OPS, f"unknown op at {nid}: {node.op}"
+            assert len(node.args) == OPS[node.op].arity, f"arity at {nid}: {node}"
+            assert all(0 <= a < nid for a in node.args), f"args not before {nid}: {node}"
+    for o in outputs:
+        assert 0 <= o < len(graph.nodes), f"output {o} out of range"
+
+
+def pformat(graph: Graph, outputs: Sequence[NodeId] | None = None) -> str:
+    """One line per node (`%3 = mul %1 %2`), only the live ones when outputs are given."""
+    live = graph.live(outputs) if outputs is not None else [True] * len(graph.nodes)
+    lines = []
+    for nid, node in enumerate(graph.nodes):
+        if not live[nid]:
+            continue
+        if node.op == "const":
+            rhs = f"const {node.attr!r}"
+        elif node.op == "input":
+            rhs = f"input {node.attr}"
+        else:
+            rhs = node.op + " " + " ".join(f"%{a}" for a in node.args)
+        name = graph.names.get(nid)
+        lines.append(f"%{nid} = {rhs}" + (f"    # {name}" if name else ""))
+    if outputs is not None:
+        lines.append("return " + ", ".join(f"%{o}" for o in outputs))
+    return "\n".join(lines)

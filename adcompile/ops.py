@@ -1,0 +1,296 @@
+"""The op table: every primitive of the IR, declared once.
+
+Each `OpDef` holds the op's arity, its NumPy semantics (`impl`, used for constant folding and
+the NumPy interpreter), one partial-derivative rule per argument (written as IR through `Expr`
+arithmetic, in terms of the arguments and the op's own output), the SymPy equivalent, the
+domain used to sample valid inputs, and flags. Reverse mode, the printers, the SymPy bridge
+and the test strategies all read this table; no pass switches on op names.
+
+A partial rule receives `(*args, out)` as `Expr` handles and returns an `Expr` (or a float).
+`None` in the partials tuple means "zero by definition" (comparisons, `floor`, ...).
+Conventions at kinks: abs'(0) = 0, relu'(0) = 0, sign' = floor' = ceil' = 0, ties of min/max
+split the gradient evenly, sqrt'(0) = inf, d/dy x^y = 0 where x <= 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from adcompile.ir import Expr
+
+Partial = Callable[..., "Expr | float"] | None
+Arr = Any  # a float or a NumPy array
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """An open interval of valid (well-conditioned) inputs for an argument."""
+
+    lo: float
+    hi: float
+
+
+REAL: Final = Interval(-3.0, 3.0)
+POSITIVE: Final = Interval(0.1, 3.0)
+UNIT: Final = Interval(-0.9, 0.9)
+ABOVE_ONE: Final = Interval(1.1, 3.0)
+
+
+@dataclass(frozen=True, slots=True)
+class OpDef:
+    """One primitive: see the module docstring."""
+
+    name: str
+    arity: int
+    impl: Callable[..., Arr]
+    partials: tuple[Partial, ...]
+    sympy: Callable[..., Any]
+    domain: tuple[Interval, ...]
+    commutative: bool = False
+    boolean: bool = False  # result is always exactly 0.0 or 1.0
+    function: bool = True  # callable by name in the formula language
+    smooth: bool = True  # differentiable almost everywhere with a nonzero derivative
+
+
+OPS: Final[dict[str, OpDef]] = {}
+
+
+def defop(
+    name: str,
+    arity: int,
+    impl: Callable[..., Arr],
+    partials: tuple[Partial, ...],
+    sympy: Callable[..., Any],
+    domain: tuple[Interval, ...] | None = None,
+    **flags: bool,
+) -> None:
+    """Declare an op in `OPS`."""
+    assert len(partials) == arity, name
+    OPS[name] = OpDef(name, arity, impl, partials, sympy, domain or (REAL,) * arity, **flags)
+
+
+# --- IR builders used inside the rules (each is one node through the graph's door) ---
+
+
+def _ap(op: str, *args: Expr | float) -> Expr:
+    handle = next(a for a in args if not isinstance(a, (int, float)))
+    return handle.apply(op, *args)
+
+
+def sin(x: Expr) -> Expr:
+    return _ap("sin", x)
+
+
+def cos(x: Expr) -> Expr:
+    return _ap("cos", x)
+
+
+def exp(x: Expr) -> Expr:
+    return _ap("exp", x)
+
+
+def log(x: Expr) -> Expr:
+    return _ap("log", x)
+
+
+def sqrt(x: Expr) -> Expr:
+    return _ap("sqrt", x)
+
+
+def sinh(x: Expr) -> Expr:
+    return _ap("sinh", x)
+
+
+def cosh(x: Expr) -> Expr:
+    return _ap("cosh", x)
+
+
+def hypot(x: Expr | float, y: Expr | float) -> Expr:
+    return _ap("hypot", x, y)
+
+
+def sign(x: Expr) -> Expr:
+    return _ap("sign", x)
+
+
+def sigmoid(x: Expr) -> Expr:
+    return _ap("sigmoid", x)
+
+
+def where(c: Expr, a: Expr | float, b: Expr | float) -> Expr:
+    return _ap("where", c, a, b)
+
+
+def lt(x: Expr | float, y: Expr | float) -> Expr:
+    return _ap("lt", x, y)
+
+
+def gt(x: Expr | float, y: Expr | float) -> Expr:
+    return _ap("gt", x, y)
+
+
+def eq(x: Expr | float, y: Expr | float) -> Expr:
+    return _ap("eq", x, y)
+
+
+# --- NumPy semantics helpers (IEEE results, never Python exceptions) ---
+
+
+def _f(x: Arr) -> Arr:
+    return np.asarray(x, dtype=np.float64) * 1.0
+
+
+def _bool(x: Arr) -> Arr:
+    return np.where(x, 1.0, 0.0)
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def _sigmoid(x: Arr) -> Arr:
+    return 1.0 / (1.0 + np.exp(-_f(x)))
+
+
+def _softplus(x: Arr) -> Arr:
+    x = _f(x)
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
+
+
+def _sp_bool(sp: Any, cond: Any) -> Any:
+    return sp.Piecewise((1, cond), (0, True))
+
+
+LN2: Final = math.log(2.0)
+LN10: Final = math.log(10.0)
+TWO_OVER_SQRT_PI: Final = 2.0 / math.sqrt(math.pi)
+ZERO: Final = None  # readable marker in the table: this partial is zero by definition
+
+# fmt: off
+# ---- arithmetic -------------------------------------------------------------------------------
+#      name   arity impl                          partials (x, [y,] out) -> d out / d arg
+defop("add",  2, np.add,      (lambda x, y, o: 1.0,    lambda x, y, o: 1.0),
+      lambda sp, x, y: x + y, commutative=True, function=False)
+defop("sub",  2, np.subtract, (lambda x, y, o: 1.0,    lambda x, y, o: -1.0),
+      lambda sp, x, y: x - y, function=False)
+defop("mul",  2, np.multiply, (lambda x, y, o: y,      lambda x, y, o: x),
+      lambda sp, x, y: x * y, commutative=True, function=False)
+defop("div",  2, np.divide,   (lambda x, y, o: 1.0 / y, lambda x, y, o: -o / y),
+      lambda sp, x, y: x / y, function=False)
+defop("neg",  1, np.negative, (lambda x, o: -1.0,),
+      lambda sp, x: -x, function=False)
+# x^y: d/dy is taken as 0 where x <= 0 (the real power is not differentiable in y there).
+defop("pow",  2, np.power,    (lambda x, y, o: y * x ** (y - 1.0),
+                               lambda x, y, o: where(gt(x, 0.0), o * log(x), 0.0)),
+      lambda sp, x, y: x ** y, (POSITIVE, REAL))
+# ---- comparisons and logic: values 0.0 / 1.0, derivative 0 --------------------------------------
+defop("lt",   2, lambda x, y: _bool(np.less(x, y)),          (ZERO, ZERO),
+      lambda sp, x, y: _sp_bool(sp, sp.Lt(x, y)), boolean=True, function=False, smooth=False)
+defop("le",   2, lambda x, y: _bool(np.less_equal(x, y)),    (ZERO, ZERO),
+      lambda sp, x, y: _sp_bool(sp, sp.Le(x, y)), boolean=True, function=False, smooth=False)
+defop("gt",   2, lambda x, y: _bool(np.greater(x, y)),       (ZERO, ZERO),
+      lambda sp, x, y: _sp_bool(sp, sp.Gt(x, y)), boolean=True, function=False, smooth=False)
+defop("ge",   2, lambda x, y: _bool(np.greater_equal(x, y)), (ZERO, ZERO),
+      lambda sp, x, y: _sp_bool(sp, sp.Ge(x, y)), boolean=True, function=False, smooth=False)
+defop("eq",   2, lambda x, y: _bool(np.equal(x, y)),         (ZERO, ZERO),
+      lambda sp, x, y: _sp_bool(sp, sp.Eq(x, y)), boolean=True, commutative=True,
+      function=False, smooth=False)
+defop("ne",   2, lambda x, y: _bool(np.not_equal(x, y)),     (ZERO, ZERO),
+      lambda sp, x, y: _sp_bool(sp, sp.Ne(x, y)), boolean=True, commutative=True,
+      function=False, smooth=False)
+defop("and",  2, lambda x, y: _bool(np.logical_and(x, y)),   (ZERO, ZERO),
+      lambda sp, x, y: _sp_bool(sp, sp.And(sp.Ne(x, 0), sp.Ne(y, 0))), boolean=True,
+      commutative=True, function=False, smooth=False)
+defop("or",   2, lambda x, y: _bool(np.logical_or(x, y)),    (ZERO, ZERO),
+      lambda sp, x, y: _sp_bool(sp, sp.Or(sp.Ne(x, 0), sp.Ne(y, 0))), boolean=True,
+      commutative=True, function=False, smooth=False)
+defop("not",  1, lambda x: _bool(np.logical_not(x)),         (ZERO,),
+      lambda sp, x: _sp_bool(sp, sp.Eq(x, 0)), boolean=True, function=False, smooth=False)
+# where(c, a, b): c is true when nonzero; the branch not taken gets derivative 0.
+defop("where", 3, lambda c, a, b: np.where(np.not_equal(c, 0.0), a, b) * 1.0,
+      (ZERO, lambda c, a, b, o: where(c, 1.0, 0.0), lambda c, a, b, o: where(c, 0.0, 1.0)),
+      lambda sp, c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True)))
+# ---- elementary functions -----------------------------------------------------------------------
+defop("sin",   1, np.sin,   (lambda x, o: cos(x),),                       lambda sp, x: sp.sin(x))
+defop("cos",   1, np.cos,   (lambda x, o: -sin(x),),                      lambda sp, x: sp.cos(x))
+defop("tan",   1, np.tan,   (lambda x, o: 1.0 + o * o,),                  lambda sp, x: sp.tan(x),
+      (Interval(-1.2, 1.2),))
+defop("asin",  1, np.arcsin, (lambda x, o: 1.0 / sqrt((1.0 - x) * (1.0 + x)),),
+      lambda sp, x: sp.asin(x), (UNIT,))
+defop("acos",  1, np.arccos, (lambda x, o: -1.0 / sqrt((1.0 - x) * (1.0 + x)),),
+      lambda sp, x: sp.acos(x), (UNIT,))
+defop("atan",  1, np.arctan, (lambda x, o: 1.0 / (1.0 + x * x),),         lambda sp, x: sp.atan(x))
+defop("atan2", 2, np.arctan2, (lambda y, x, o: x / (x * x + y * y),
+                               lambda y, x, o: -y / (x * x + y * y)),
+      lambda sp, y, x: sp.atan2(y, x), (POSITIVE, POSITIVE))
+defop("sinh",  1, np.sinh,  (lambda x, o: cosh(x),),                      lambda sp, x: sp.sinh(x))
+defop("cosh",  1, np.cosh,  (lambda x, o: sinh(x),),                      lambda sp, x: sp.cosh(x))
+defop("tanh",  1, np.tanh,  (lambda x, o: 1.0 - o * o,),                  lambda sp, x: sp.tanh(x))
+defop("asinh", 1, np.arcsinh, (lambda x, o: 1.0 / hypot(x, 1.0),),       lambda sp, x: sp.asinh(x))
+defop("acosh", 1, np.arccosh, (lambda x, o: 1.0 / sqrt((x - 1.0) * (x + 1.0)),),
+      lambda sp, x: sp.acosh(x), (ABOVE_ONE,))
+defop("atanh", 1, np.arctanh, (lambda x, o: 1.0 / ((1.0 - x) * (1.0 + x)),),
+      lambda sp, x: sp.atanh(x), (UNIT,))
+defop("exp",   1, np.exp,   (lambda x, o: o,),                            lambda sp, x: sp.exp(x))
+defop("expm1", 1, np.expm1, (lambda x, o: o + 1.0,),                      lambda sp, x: sp.exp(x) - 1)
+defop("log",   1, np.log,   (lambda x, o: 1.0 / x,),                      lambda sp, x: sp.log(x),
+      (POSITIVE,))
+defop("log1p", 1, np.log1p, (lambda x, o: 1.0 / (1.0 + x),),              lambda sp, x: sp.log(1 + x),
+      (POSITIVE,))
+defop("log2",  1, np.log2,  (lambda x, o: 1.0 / (x * LN2),),              lambda sp, x: sp.log(x, 2),
+      (POSITIVE,))
+defop("log10", 1, np.log10, (lambda x, o: 1.0 / (x * LN10),),             lambda sp, x: sp.log(x, 10),
+      (POSITIVE,))
+defop("sqrt",  1, np.sqrt,  (lambda x, o: 0.5 / o,),                      lambda sp, x: sp.sqrt(x),
+      (POSITIVE,))
+defop("cbrt",  1, np.cbrt,  (lambda x, o: (1.0 / 3.0) / (o * o),),        lambda sp, x: sp.cbrt(x),
+      (POSITIVE,))
+defop("erf",   1, _erf,     (lambda x, o: TWO_OVER_SQRT_PI * exp(-(x * x)),),
+      lambda sp, x: sp.erf(x))
+defop("erfc",  1, _erfc,    (lambda x, o: -TWO_OVER_SQRT_PI * exp(-(x * x)),),
+      lambda sp, x: sp.erfc(x))
+defop("hypot", 2, np.hypot, (lambda x, y, o: x / o, lambda x, y, o: y / o),
+      lambda sp, x, y: sp.sqrt(x**2 + y**2), commutative=True)
+defop("sigmoid", 1, _sigmoid, (lambda x, o: o * (1.0 - o),),
+      lambda sp, x: 1 / (1 + sp.exp(-x)))
+defop("softplus", 1, _softplus, (lambda x, o: sigmoid(x),),
+      lambda sp, x: sp.log(1 + sp.exp(x)))
+# ---- piecewise functions (kink conventions in the module docstring) ------------------------------
+defop("abs",   1, np.abs,   (lambda x, o: sign(x),),
+      lambda sp, x: sp.Abs(x), smooth=False)
+defop("relu",  1, lambda x: np.maximum(x, 0.0), (lambda x, o: gt(x, 0.0),),
+      lambda sp, x: sp.Piecewise((x, x > 0), (0, True)), smooth=False)
+defop("min",   2, np.minimum, (lambda x, y, o: lt(x, y) + 0.5 * eq(x, y),
+                               lambda x, y, o: lt(y, x) + 0.5 * eq(x, y)),
+      lambda sp, x, y: sp.Min(x, y), commutative=True, smooth=False)
+defop("max",   2, np.maximum, (lambda x, y, o: gt(x, y) + 0.5 * eq(x, y),
+                               lambda x, y, o: gt(y, x) + 0.5 * eq(x, y)),
+      lambda sp, x, y: sp.Max(x, y), commutative=True, smooth=False)
+defop("sign",  1, np.sign,  (ZERO,), lambda sp, x: sp.sign(x), smooth=False)
+defop("floor", 1, np.floor, (ZERO,), lambda sp, x: sp.floor(x), smooth=False)
+defop("ceil",  1, np.ceil,  (ZERO,), lambda sp, x: sp.ceiling(x), smooth=False)
+# stop_gradient(x): the value passes, the derivative is 0 (PyTorch's detach).
+defop("stop_gradient", 1, _f, (ZERO,), lambda sp, x: x, smooth=False)
+# fmt: on
+
+#: Spellings accepted in the language for an op of another name.
+ALIASES: Final[dict[str, str]] = {"detach": "stop_gradient"}
+#: Named constants of the language (an assignment may shadow them).
+CONSTANTS: Final[dict[str, float]] = {"pi": math.pi, "e": math.e}
+
+
+def function_names() -> list[str]:
+    """Names callable in the formula language, sorted."""
+    return sorted({n for n, d in OPS.items() if d.function} | set(ALIASES))
+
+
+def resolve_function(name: str) -> OpDef | None:
+    """The op a function name in the language stands for, or None."""
+    op = OPS.get(ALIASES.get(name, name))
+    return op if op is not None and (op.function or name in ALIASES) else None

@@ -1,0 +1,287 @@
+"""Text to IR: the Lark LALR parser over `grammar/adcompile.lark` and a non-recursive IR builder.
+
+`parse(text, inputs)` returns a `Program` (a `Graph` plus input and output ids). One parser is
+built per process; each call parses to a tree and runs a fresh `Transformer_NonRecursive` that
+creates every node through `Graph.apply` (so deep formulas never hit the recursion limit).
+Lark's exceptions and every semantic problem become `FormulaError`s with line, column and caret.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer_NonRecursive, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
+from adcompile.errors import (
+    ArityError,
+    ConstantError,
+    FormulaError,
+    ParseError,
+    UndefinedNameError,
+    UnknownFunctionError,
+    did_you_mean,
+)
+from adcompile.ir import FoldError, Graph, NodeId
+from adcompile.ops import CONSTANTS, OPS, function_names, resolve_function
+
+GRAMMAR_FILE = "adcompile.lark"
+_lock = threading.Lock()
+
+
+def grammar_path() -> Path:
+    """Where the grammar is read from: inside the installed package, else the checkout."""
+    packaged = resources.files("adcompile") / "grammar" / GRAMMAR_FILE
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "grammar" / GRAMMAR_FILE
+
+
+@cache
+def _parser() -> Lark:
+    with _lock:
+        return Lark(
+            grammar_path().read_text(encoding="utf-8"),
+            parser="lalr",
+            propagate_positions=True,
+            maybe_placeholders=False,
+        )
+
+
+@dataclass(frozen=True)
+class Program:
+    """A parsed formula: its graph, inputs (in order) and outputs."""
+
+    source: str
+    graph: Graph
+    inputs: tuple[str, ...]
+    input_ids: tuple[NodeId, ...]
+    outputs: tuple[NodeId, ...]
+    output_names: tuple[str, ...]
+
+
+def parse(text: str, inputs: tuple[str, ...] | None = None) -> Program:
+    """Parse `text` into a `Program`; `inputs` fixes the input names and their order.
+
+    Raises:
+        FormulaError: for any problem with the text, with line, column and a caret excerpt.
+    """
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(text, exc).with_source(text) from None
+    builder = _BuildIR(text, inputs)
+    try:
+        builder.transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, FormulaError):
+            raise exc.orig_exc.with_source(text) from None
+        raise
+    return builder.program()
+
+
+# --- IR builder --------------------------------------------------------------------------
+
+_MALFORMED_NUMBER = re.compile(r"[eE][+-]?$")
+
+
+class _BuildIR(Transformer_NonRecursive):
+    """Tree to graph, bottom-up and left to right, resolving names as statements go."""
+
+    def __init__(self, text: str, inputs: tuple[str, ...] | None) -> None:
+        super().__init__()
+        self.text = text
+        self.graph = Graph()
+        self.graph.strict_fold = True
+        self.declared = inputs
+        self.inputs: list[str] = list(inputs or ())
+        for name in self.inputs:
+            self.graph.names.setdefault(self.graph.input(name), name)
+        self.env: dict[str, NodeId] = {}
+        self.free_use: dict[str, Token] = {}
+        self.statements: list[tuple[str, Any, Any]] = []
+
+    # -- leaves --------------------------------------------------------------------------
+    def number(self, children: list[Token]) -> NodeId:
+        tok = children[0]
+        shown = tok[:30] + ("..." if len(tok) > 30 else "")
+        if _MALFORMED_NUMBER.search(tok):
+            raise ConstantError(f"malformed number {shown!r}: exponent has no digits", *_at(tok))
+        value = float(tok)
+        if not math.isfinite(value):
+            raise ConstantError(
+                f"numeric literal {shown!r} is outside the float64 range", *_at(tok)
+            )
+        return self.graph.const(value)
+
+    def var(self, children: list[Token]) -> NodeId:
+        tok = children[0]
+        name = str(tok)
+        if name in self.env:
+            return self.env[name]
+        if self.declared is not None and name in self.declared:
+            return self.graph.input(name)
+        if name in CONSTANTS:
+            return self.graph.const(CONSTANTS[name])
+        if resolve_function(name) is not None:
+            raise UndefinedNameError(f"'{name}' is a function: call it as {name}(...)", *_at(tok))
+        if self.declared is not None:
+            known = [*self.env, *self.declared, *CONSTANTS]
+            raise UndefinedNameError(
+                f"undefined name '{name}'{did_you_mean(name, known)}; inputs are "
+                f"{', '.join(self.declared) or '(none)'}",
+                *_at(tok),
+            )
+        if name not in self.free_use:
+            self.free_use[name] = tok
+            self.inputs.append(name)
+        nid = self.graph.input(name)
+        self.graph.names.setdefault(nid, name)
+        return nid
+
+    # -- calls and operators -------------------------------------------------------------
+    def call(self, children: list[Any]) -> NodeId:
+        tok, args = children[0], children[1:]
+        name = str(tok)
+        opdef = resolve_function(name)
+        if opdef is None:
+            what = "is a variable, not a function" if name in self.env else "unknown function"
+            hint = did_you_mean(name, function_names())
+            raise UnknownFunctionError(f"{what} '{name}'{hint}", *_at(tok))
+        if len(args) != opdef.arity:
+            plural = "s" if opdef.arity != 1 else ""
+            raise ArityError(
+                f"{name}() takes {opdef.arity} argument{plural}, {len(args)} given", *_at(tok)
+            )
+        return self._apply(opdef.name, args, tok.line, tok.column)
+
+    def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
+        if data in OPS:
+            return self._apply(str(data), children, meta.line, meta.column)
+        return super().__default__(data, children, meta)
+
+    def _apply(self, op: str, args: list[NodeId], line: int, column: int) -> NodeId:
+        try:
+            return self.graph.apply(op, *args)
+        except FoldError as exc:
+            raise ConstantError(
+                f"constant expression overflows float64 or is undefined ({exc})", line, column
+            ) from None
+
+    # -- statements ----------------------------------------------------------------------
+    def assign(self, children: list[Any]) -> None:
+        tok, value = children
+        name = str(tok)
+        early = self.free_use.get(name)
+        if early is not None and name not in (self.declared or ()):
+            raise UndefinedNameError(
+                f"'{name}' is read before it is assigned on line {tok.line} "
+                "(assignments apply from their line on)",
+                *_at(early),
+            )
+        self.env[name] = value
+        if self.graph.nodes[value].op not in ("const", "input"):
+            self.graph.names.setdefault(value, name)
+        self.statements.append(("assign", name, (tok.line, tok.column)))
+
+    @v_args(meta=True)
+    def result(self, meta: Any, children: list[NodeId]) -> None:
+        self.statements.append(("result", tuple(children), (meta.line, meta.column)))
+
+    def start(self, children: list[Any]) -> None:
+        if not self.statements:
+            raise ParseError("empty formula: there is nothing to compute", 1, 1)
+        for kind, _, (line, column) in self.statements[:-1]:
+            if kind == "result":
+                raise ParseError(
+                    "only the last statement may be an expression; "
+                    "earlier ones must be assignments (name = ...)",
+                    line,
+                    column,
+                )
+
+    def program(self) -> Program:
+        kind, what, _ = self.statements[-1]
+        if kind == "assign":
+            outputs: tuple[NodeId, ...] = (self.env[what],)
+            names: tuple[str, ...] = (what,)
+        else:
+            outputs = what
+            names = tuple(self.graph.names.get(o, f"out{k}") for k, o in enumerate(outputs))
+            if len(outputs) == 1 and outputs[0] not in self.graph.names:
+                names = ("value",)
+        ids = tuple(self.graph.input(n) for n in self.inputs)
+        return Program(self.text, self.graph, tuple(self.inputs), ids, outputs, names)
+
+
+def _at(tok: Token) -> tuple[int, int]:
+    return (tok.line or 1, tok.column or 1)
+
+
+# --- syntax errors -------------------------------------------------------------------------
+
+_CHAR_HINTS = {
+    "&": "use 'and'",
+    "|": "use 'or'",
+    "!": "use 'not', or '!=' for 'not equal'",
+    "%": "there is no remainder operator",
+    "×": "use '*' for multiplication",
+    "·": "use '*' for multiplication",
+    "÷": "use '/' for division",
+    "'": "the language has no strings",
+    '"': "the language has no strings",
+    ":": "the language has no ':'",
+    "[": "the language has no indexing; use parentheses for grouping",
+    "{": "use parentheses for grouping",
+}
+_COMPARISONS = {"LESSTHAN", "LESSEQUAL", "MORETHAN", "MOREEQUAL", "EQEQUAL", "NOTEQUAL"}
+_EXPRESSION_STARTS = {"NAME", "NUMBER", "LPAR", "MINUS"}
+
+
+def _syntax_error(text: str, exc: UnexpectedInput) -> FormulaError:
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream]
+        hint = _CHAR_HINTS.get(char)
+        return ParseError(
+            f"unexpected character {char!r}" + (f": {hint}" if hint else ""), exc.line, exc.column
+        )
+    token = exc.token if isinstance(exc, UnexpectedToken) else None
+    if token is None or token.type == "$END":
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        return ParseError(_ended_early(text, line, column, "the formula ends"), line, column)
+    line, column = token.line or 1, token.column or 1
+    if token.type == "_NL":
+        return ParseError(_ended_early(text, line, column, "the line ends"), line, column)
+    if token.type in _COMPARISONS and exc.state is not None:
+        return ParseError(
+            f"comparisons do not chain: write (a < b) and (b < c) instead of a < b < c "
+            f"(unexpected {str(token)!r})",
+            line,
+            column,
+        )
+    expected = set(getattr(exc, "expected", ()) or ())
+    need = " (expected an expression)" if expected & _EXPRESSION_STARTS else ""
+    return ParseError(f"unexpected {str(token)!r}{need}", line, column)
+
+
+def _ended_early(text: str, line: int, column: int, what: str) -> str:
+    """Message for a statement cut short, naming an unclosed parenthesis if there is one."""
+    row = (text.splitlines() or [""])[line - 1][: column - 1]
+    row = row.split("#", 1)[0]
+    opened: list[int] = []
+    for k, ch in enumerate(row):
+        if ch == "(":
+            opened.append(k)
+        elif ch == ")" and opened:
+            opened.pop()
+    if opened:
+        return f"{what} inside the parenthesis opened at line {line}, column {opened[-1] + 1}"
+    return f"{what} in the middle of an expression (after an operator or ',')"

@@ -1,0 +1,56 @@
+"""Reverse mode as an IR-to-IR pass: append the adjoint computation to the primal graph.
+
+`reverse(graph, output, wrt)` sweeps node ids downward from `output` (creation order is
+topological) and, for each node with an adjoint `g`, adds `g * d(node)/d(arg)` to the adjoint
+of every argument that depends on `wrt`, using the op table's partial rules. Adjoints that are
+never reached are symbolic zeros: nothing is built for them. The new nodes go into the same
+graph (fused forward + backward), tagged ("adjoint", primal id) for the printers' comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from adcompile.ir import Expr, Graph, NodeId
+from adcompile.ops import OPS
+
+
+def active_nodes(graph: Graph, wrt: Sequence[NodeId], upto: NodeId) -> list[bool]:
+    """Which nodes (ids <= upto) depend on `wrt` through a path that carries derivatives."""
+    active = [False] * (upto + 1)
+    for w in wrt:
+        if w <= upto:
+            active[w] = True
+    for nid in range(upto + 1):
+        node = graph.nodes[nid]
+        if node.args and not active[nid]:
+            rules = OPS[node.op].partials
+            active[nid] = any(r is not None and active[a] for a, r in zip(node.args, rules))
+    return active
+
+
+def reverse(graph: Graph, output: NodeId, wrt: Sequence[NodeId]) -> list[NodeId | None]:
+    """Append d output / d w for each w in `wrt`; return their ids (None: identically zero)."""
+    active = active_nodes(graph, wrt, output)
+    adjoint: dict[NodeId, Expr] = {output: graph.expr(graph.const(1.0))}
+    results: dict[NodeId, Expr] = {}
+    for nid in range(output, -1, -1):
+        bar = adjoint.pop(nid, None)
+        if bar is None or not active[nid]:
+            continue
+        graph.bar.setdefault(bar.id, nid)
+        node = graph.nodes[nid]
+        if not node.args:
+            results[nid] = bar
+            continue
+        graph.tag = ("adjoint", nid)
+        args = [graph.expr(a) for a in node.args]
+        out = graph.expr(nid)
+        for arg, rule in zip(node.args, OPS[node.op].partials):
+            if rule is None or not active[arg]:
+                continue
+            term = bar * rule(*args, out)
+            adjoint[arg] = adjoint[arg] + term if arg in adjoint else term
+        graph.tag = None
+    found = [results.get(w) for w in wrt]
+    return [f.id if f is not None else None for f in found]
