@@ -1,0 +1,36 @@
+"""Shared test setup: a per-session cache directory for generated modules, Hypothesis profiles."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+
+# Generated modules and Numba's cache go to a fresh directory unless the caller chose one.
+os.environ.setdefault("ADCOMPILE_CACHE_DIR", tempfile.mkdtemp(prefix="adcompile-tests-"))
+
+settings.register_profile(
+    "default", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=60,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCEPTANCE = ROOT.parent / "shared" / "acceptance"
+
+
+def load_acceptance(name: str) -> list[dict[str, Any]]:
+    """Entries of ../shared/acceptance/<name> (cases.json or errors.json)."""
+    with (ACCEPTANCE / name).open(encoding="utf-8") as fh:
+        data: list[dict[str, Any]] = json.load(fh)
+    return data
