@@ -119,6 +119,14 @@ def sign(x: Expr) -> Expr:
     return _ap("sign", x)
 
 
+def abs(x: Expr) -> Expr:
+    return _ap("abs", x)
+
+
+def _sigmoid_slope(t: Expr) -> Expr:
+    return t / ((1.0 + t) * (1.0 + t))
+
+
 def sigmoid(x: Expr) -> Expr:
     return _ap("sigmoid", x)
 
@@ -213,7 +221,7 @@ defop("or",   2, lambda x, y: _bool(np.logical_or(x, y)),    (ZERO, ZERO),
 defop("not",  1, lambda x: _bool(np.logical_not(x)),         (ZERO,),
       lambda sp, x: _sp_bool(sp, sp.Eq(x, 0)), boolean=True, function=False, smooth=False)
 # where(c, a, b): c is true when nonzero; the branch not taken gets derivative 0.
-defop("where", 3, lambda c, a, b: np.where(np.not_equal(c, 0.0), a, b) * 1.0,
+defop("where", 3, lambda c, a, b: _f(np.where(np.not_equal(c, 0.0), a, b)),
       (ZERO, lambda c, a, b, o: where(c, 1.0, 0.0), lambda c, a, b, o: where(c, 0.0, 1.0)),
       lambda sp, c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True)))
 # ---- elementary functions -----------------------------------------------------------------------
@@ -257,7 +265,8 @@ defop("erfc",  1, _erfc,    (lambda x, o: -TWO_OVER_SQRT_PI * exp(-(x * x)),),
       lambda sp, x: sp.erfc(x))
 defop("hypot", 2, np.hypot, (lambda x, y, o: x / o, lambda x, y, o: y / o),
       lambda sp, x, y: sp.sqrt(x**2 + y**2), commutative=True)
-defop("sigmoid", 1, _sigmoid, (lambda x, o: o * (1.0 - o),),
+# sigmoid'(x) = t / (1 + t)^2 with t = exp(-|x|): accurate where o * (1 - o) rounds to 0.
+defop("sigmoid", 1, _sigmoid, (lambda x, o: _sigmoid_slope(exp(-abs(x))),),
       lambda sp, x: 1 / (1 + sp.exp(-x)))
 defop("softplus", 1, _softplus, (lambda x, o: sigmoid(x),),
       lambda sp, x: sp.log(1 + sp.exp(x)))

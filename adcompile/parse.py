@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer_NonRecursive, v_args
+from lark import Lark, Token, Transformer_NonRecursive, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from adcompile.errors import (
@@ -77,7 +77,12 @@ def parse(text: str, inputs: tuple[str, ...] | None = None) -> Program:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc).with_source(text) from None
-    builder = _BuildIR(text, inputs)
+    first_assigned: dict[str, tuple[int, int]] = {}
+    for k, stmt in enumerate(tree.children):
+        if isinstance(stmt, Tree) and stmt.data == "assign":
+            tok = stmt.children[0]
+            first_assigned.setdefault(str(tok), (k, getattr(tok, "line", 1)))
+    builder = _BuildIR(text, inputs, first_assigned)
     try:
         builder.transform(tree)
     except VisitError as exc:
@@ -92,11 +97,17 @@ def parse(text: str, inputs: tuple[str, ...] | None = None) -> Program:
 _MALFORMED_NUMBER = re.compile(r"[eE][+-]?$")
 
 
-class _BuildIR(Transformer_NonRecursive):
+class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
     """Tree to graph, bottom-up and left to right, resolving names as statements go."""
 
-    def __init__(self, text: str, inputs: tuple[str, ...] | None) -> None:
+    def __init__(
+        self,
+        text: str,
+        inputs: tuple[str, ...] | None,
+        first_assigned: dict[str, tuple[int, int]],
+    ) -> None:
         super().__init__()
+        self.first_assigned = first_assigned  # name -> (statement index, line)
         self.text = text
         self.graph = Graph()
         self.graph.strict_fold = True
@@ -105,7 +116,6 @@ class _BuildIR(Transformer_NonRecursive):
         for name in self.inputs:
             self.graph.names.setdefault(self.graph.input(name), name)
         self.env: dict[str, NodeId] = {}
-        self.free_use: dict[str, Token] = {}
         self.statements: list[tuple[str, Any, Any]] = []
 
     # -- leaves --------------------------------------------------------------------------
@@ -128,6 +138,13 @@ class _BuildIR(Transformer_NonRecursive):
             return self.env[name]
         if self.declared is not None and name in self.declared:
             return self.graph.input(name)
+        later = self.first_assigned.get(name)
+        if later is not None and later[0] > len(self.statements):
+            raise UndefinedNameError(
+                f"'{name}' is read before it is assigned on line {later[1]} "
+                "(an assignment applies from its own line on)",
+                *_at(tok),
+            )
         if name in CONSTANTS:
             return self.graph.const(CONSTANTS[name])
         if resolve_function(name) is not None:
@@ -139,10 +156,9 @@ class _BuildIR(Transformer_NonRecursive):
                 f"{', '.join(self.declared) or '(none)'}",
                 *_at(tok),
             )
-        if name not in self.free_use:
-            self.free_use[name] = tok
-            self.inputs.append(name)
         nid = self.graph.input(name)
+        if nid not in self.graph.names:
+            self.inputs.append(name)
         self.graph.names.setdefault(nid, name)
         return nid
 
@@ -165,7 +181,7 @@ class _BuildIR(Transformer_NonRecursive):
     def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
         if data in OPS:
             return self._apply(str(data), children, meta.line, meta.column)
-        return super().__default__(data, children, meta)
+        return super().__default__(data, children, meta)  # type: ignore[no-untyped-call]
 
     def _apply(self, op: str, args: list[NodeId], line: int, column: int) -> NodeId:
         try:
@@ -179,13 +195,6 @@ class _BuildIR(Transformer_NonRecursive):
     def assign(self, children: list[Any]) -> None:
         tok, value = children
         name = str(tok)
-        early = self.free_use.get(name)
-        if early is not None and name not in (self.declared or ()):
-            raise UndefinedNameError(
-                f"'{name}' is read before it is assigned on line {tok.line} "
-                "(assignments apply from their line on)",
-                *_at(early),
-            )
         self.env[name] = value
         if self.graph.nodes[value].op not in ("const", "input"):
             self.graph.names.setdefault(value, name)
@@ -247,7 +256,7 @@ _EXPRESSION_STARTS = {"NAME", "NUMBER", "LPAR", "MINUS"}
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> FormulaError:
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream]
+        char = text[exc.pos_in_stream or 0]
         hint = _CHAR_HINTS.get(char)
         return ParseError(
             f"unexpected character {char!r}" + (f": {hint}" if hint else ""), exc.line, exc.column
