@@ -1,0 +1,231 @@
+"""The public API contract (DESIGN.md section 3): calling conventions, shapes, gradients."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import threading
+
+import numpy as np
+import pytest
+
+import adcompile as adc
+
+NEURON = "1/(1+exp(-(w0*x0 + w1*x1 + w2)))"
+NEURON_PROGRAM = "a = w0*x0\nb = w1*x1\nc = a + b\nd = c + w2\ne = -d\nf = exp(e)\ng = 1 + f\nh = 1/g"
+POINT = (2.0, -1.0, -3.0, -2.0, -3.0)
+
+
+def neuron_reference(w0, x0, w1, x1, w2):
+    s = 1.0 / (1.0 + np.exp(-(w0 * x0 + w1 * x1 + w2)))
+    d = s * (1.0 - s)
+    return s, {"w0": d * x0, "x0": d * w0, "w1": d * x1, "x1": d * w1, "w2": d}
+
+
+@pytest.fixture(scope="module")
+def neuron():
+    return adc.compile(NEURON)
+
+
+def test_issue_example_scalar(neuron):
+    assert neuron.inputs == ("w0", "x0", "w1", "x1", "w2")
+    value, grad = neuron.value_and_grad()(*POINT)
+    ref, dref = neuron_reference(*POINT)
+    assert isinstance(value, float)
+    assert value == pytest.approx(0.7311, abs=1e-4)
+    assert value == pytest.approx(ref, rel=1e-14)
+    assert grad._fields == neuron.inputs
+    for name in neuron.inputs:
+        assert getattr(grad, name) == pytest.approx(dref[name], rel=1e-13), name
+        assert grad[name] == getattr(grad, name)
+    assert grad.w0 == pytest.approx(-0.1966, abs=1e-4)
+    assert grad.x1 == pytest.approx(-0.5898, abs=1e-4)
+
+
+def test_issue_example_arrays_broadcast(neuron):
+    xs = np.linspace(-3, 3, 1_000_000)
+    v, g = neuron.value_and_grad(wrt=["w0", "w2"])(2.0, xs, -3.0, 1.5, -3.0)
+    ref, dref = neuron_reference(2.0, xs, -3.0, 1.5, -3.0)
+    assert v.shape == xs.shape and v.dtype == np.float64
+    assert g._fields == ("w0", "w2")
+    np.testing.assert_allclose(v, ref, rtol=1e-13)
+    np.testing.assert_allclose(g.w0, dref["w0"], rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(g.w2, dref["w2"], rtol=1e-12, atol=1e-300)
+
+
+def test_program_and_expression_agree(neuron):
+    prog = adc.compile(NEURON_PROGRAM)
+    assert prog.inputs == neuron.inputs
+    assert prog.outputs == ("h",)
+    v1, g1 = neuron.value_and_grad()(*POINT)
+    v2, g2 = prog.value_and_grad()(*POINT)
+    assert v1 == pytest.approx(v2, rel=1e-15)
+    np.testing.assert_allclose(tuple(g1), tuple(g2), rtol=1e-15)
+
+
+def test_source_is_readable_python(neuron):
+    src = adc.compile(NEURON_PROGRAM).value_and_grad().source
+    assert "def value_and_grad(w0, x0, w1, x1, w2):" in src
+    assert "# forward" in src and "# reverse" in src
+    assert "h = 1.0 / g" in src  # the user's names survive
+    assert "# from h = 1.0 / g" in src  # adjoint blocks name the statement they differentiate
+    assert "b_w2 = " in src
+    namespace: dict[str, object] = {}
+    exec(compile(src, "<generated>", "exec"), namespace)  # noqa: S102 - compiler output only
+    value_and_grad = namespace["value_and_grad"]
+    got = value_and_grad(*POINT)  # type: ignore[operator]
+    ref, dref = neuron_reference(*POINT)
+    assert got[0] == pytest.approx(ref, rel=1e-14)
+    assert list(got[1:]) == pytest.approx([dref[n] for n in neuron.inputs], rel=1e-13)
+
+
+def test_numba_source_is_the_compiled_module(neuron):
+    src = neuron.value_and_grad().numba_source
+    assert "@numba.njit(" in src and "numba.prange" in src
+    assert 'error_model="numpy"' in src
+
+
+def test_keyword_and_mixed_arguments():
+    f = adc.compile("log(x*y) + sin(x)^2")
+    assert f.inputs == ("x", "y")
+    a = f(2.0, 3.0)
+    assert a == pytest.approx(math.log(6.0) + math.sin(2.0) ** 2, rel=1e-15)
+    assert f(x=2.0, y=3.0) == a
+    assert f(2.0, y=3.0) == a
+    with pytest.raises(TypeError, match="missing value for input 'y'"):
+        f(2.0)
+    with pytest.raises(TypeError, match="did you mean 'y'"):
+        f(x=1.0, yy=2.0)
+    with pytest.raises(TypeError, match="given twice"):
+        f(1.0, x=2.0)
+    with pytest.raises(TypeError, match="at most 2"):
+        f(1.0, 2.0, 3.0)
+
+
+def test_broadcasting_shapes_and_scalars():
+    f = adc.compile("x*y + x")
+    vg = f.value_and_grad()
+    x = np.arange(3.0).reshape(3, 1)
+    y = np.arange(4.0).reshape(1, 4)
+    v, g = vg(x, y)
+    assert v.shape == (3, 4) and g.x.shape == (3, 4) and g.y.shape == (3, 4)
+    np.testing.assert_array_equal(v, x * y + x)
+    np.testing.assert_array_equal(g.x, np.broadcast_to(y + 1.0, (3, 4)))
+    np.testing.assert_array_equal(g.y, np.broadcast_to(x, (3, 4)))
+    v0, g0 = vg(np.array(2.0), 3.0)  # 0-d arrays count as scalars
+    assert isinstance(v0, float) and (v0, tuple(g0)) == (8.0, (4.0, 2.0))
+    empty_v, empty_g = vg(np.zeros(0), 1.0)
+    assert empty_v.shape == (0,) and empty_g.x.shape == (0,)
+    ints_v = f(np.arange(3), 2)  # integers are converted to float64
+    assert ints_v.dtype == np.float64
+    np.testing.assert_array_equal(ints_v, [0.0, 3.0, 6.0])
+
+
+def test_non_contiguous_inputs():
+    f = adc.compile("x^2 - y")
+    x = np.arange(20.0)[::2]
+    y = np.arange(30.0).reshape(10, 3)[:, 1]
+    v, g = f.value_and_grad()(x, y)
+    np.testing.assert_array_equal(v, x**2 - y)
+    np.testing.assert_array_equal(g.x, 2 * x)
+    np.testing.assert_array_equal(g.y, -np.ones(10))
+
+
+def test_wrt_forms():
+    f = adc.compile("x^2*y + z")
+    assert f.value_and_grad("x")(3.0, 2.0, 1.0) == (19.0, 12.0)  # one name: bare derivative
+    assert f.grad("y")(3.0, 2.0, 1.0) == 9.0
+    g = f.grad(["z", "x"])(3.0, 2.0, 1.0)
+    assert g._fields == ("z", "x") and tuple(g) == (1.0, 12.0)
+    assert g._asdict() == {"z": 1.0, "x": 12.0}
+    with pytest.raises(ValueError, match="did you mean 'x'"):
+        f.grad("xx")
+    with pytest.raises(ValueError, match="repeated"):
+        f.grad(["x", "x"])
+
+
+def test_unused_declared_input_has_zero_gradient():
+    f = adc.compile("x^2", inputs=["x", "unused"])
+    assert f.inputs == ("x", "unused")
+    value, grad = f.value_and_grad()(3.0, 5.0)
+    assert (value, grad.x, grad.unused) == (9.0, 6.0, 0.0)
+    v, g = f.value_and_grad()(np.array([1.0, 2.0]), 5.0)
+    np.testing.assert_array_equal(g.unused, [0.0, 0.0])
+
+
+def test_several_outputs():
+    f = adc.compile("s = x + y\nd = x - y\ns, d")
+    assert f.outputs == ("s", "d")
+    assert f(5.0, 3.0) == (8.0, 2.0)
+    with pytest.raises(ValueError, match="single output"):
+        f.value_and_grad()
+
+
+def test_ieee_semantics_no_exceptions():
+    f = adc.compile("log(x) + 1/y")
+    v = f(np.array([1.0, -1.0, 0.0]), np.array([1.0, 1.0, 0.0]))
+    assert v[0] == 1.0 and math.isnan(v[1]) and math.isnan(v[2])  # log(0) + 1/0 = -inf + inf
+    v, g = f.value_and_grad()(0.0, 0.0)
+    assert math.isinf(g.x) and math.isinf(g.y)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_backends_agree(backend):
+    f = adc.compile("where(x > 0, sqrt(x), x^3) + hypot(x, y)*atan2(y, x)", backend=backend)
+    xs = np.array([-1.5, 0.25, 2.0])
+    v, g = f.value_and_grad()(xs, 0.5)
+    ref = adc.compile(f.text, backend="numba" if backend == "numpy" else "numpy")
+    rv, rg = ref.value_and_grad()(xs, 0.5)
+    np.testing.assert_allclose(v, rv, rtol=1e-14)
+    np.testing.assert_allclose(g.x, rg.x, rtol=1e-13)
+    np.testing.assert_allclose(g.y, rg.y, rtol=1e-13)
+
+
+def test_pickle_roundtrip():
+    f = adc.compile("x*e - pi/x", inputs=["x"], backend="numpy")
+    g = pickle.loads(pickle.dumps(f))
+    assert g.inputs == f.inputs and g.text == f.text
+    assert g.value_and_grad()(1.5) == f.value_and_grad()(1.5)
+    _, grad = f.value_and_grad()(1.5)
+    assert pickle.loads(pickle.dumps(grad)) == grad
+
+
+def test_lazy_compilation_is_thread_safe():
+    f = adc.compile("sin(x)*cos(y) + x")
+    vg = f.value_and_grad()
+    results: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(vg(np.full(100, 0.5), 0.25)))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4
+    first = results[0]
+    for r in results[1:]:
+        np.testing.assert_array_equal(r[0], first[0])  # type: ignore[index]
+
+
+def test_evaluators_are_cached_per_wrt(neuron):
+    assert neuron.value_and_grad() is neuron.value_and_grad(None)
+    assert neuron.value_and_grad(["w0"]) is not neuron.value_and_grad()
+
+
+def test_bad_arguments_to_compile():
+    with pytest.raises(TypeError, match="string"):
+        adc.compile(3.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="sequence of names"):
+        adc.compile("x", inputs="x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="backend"):
+        adc.compile("x", backend="gpu")  # type: ignore[arg-type]
+    with pytest.raises(adc.FormulaError):
+        adc.compile("x +")
+
+
+def test_constant_formula():
+    f = adc.compile("2*pi")
+    assert f.inputs == ()
+    assert f() == pytest.approx(2 * math.pi)
+    assert f.value_and_grad()() == (pytest.approx(2 * math.pi), ())
