@@ -37,16 +37,18 @@ class Grad(tuple):  # type: ignore[type-arg]
 
     def __new__(cls, values: Iterable[Any], fields: Sequence[str]) -> Grad:
         self = super().__new__(cls, values)
+        self.__dict__.update(zip(fields, self))  # instance attributes shadow tuple methods
         self._fields = tuple(fields)
-        self.__dict__.update(zip(self._fields, self))
         return self
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
-            return self.__dict__[key] if key in self._fields else self._missing(key)
+            if key not in self._fields:
+                self._missing(key)
+            return super().__getitem__(self._fields.index(key))
         return super().__getitem__(key)
 
-    def _missing(self, key: str) -> Any:
+    def _missing(self, key: str) -> None:
         raise KeyError(f"no gradient entry '{key}'{did_you_mean(key, self._fields)}")
 
     def _asdict(self) -> dict[str, Any]:

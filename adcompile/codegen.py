@@ -54,9 +54,10 @@ _RESERVED: Final = frozenset(
     set(keyword.kwlist)
     | set(keyword.softkwlist)
     | set(dir(builtins))
-    | {"math", "np", "numba", "kernel", "batch", "n", "i", "r", "ins", "steps", "out"}
+    | {"math", "np", "numba", "batch", "n", "i", "r", "ins", "steps", "out"}
+    | {"value", "grad", "value_and_grad"}
 )
-_GENERATED: Final = re.compile(r"^(t\d+|b_.*|.*_)$")
+_GENERATED: Final = re.compile(r"^(t\d+|b_.*|in\d+)$")
 _MAX_NAME: Final = 40
 
 
