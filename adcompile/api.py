@@ -27,7 +27,7 @@ Kind = Literal["value", "value_and_grad", "grad"]
 
 #: Kernels with more statements than this run on the NumPy interpreter under backend="auto":
 #: Numba's compile time grows faster than linearly with function size (DESIGN.md section 1b).
-JIT_MAX_STATEMENTS = 1500
+JIT_MAX_STATEMENTS = 800
 
 
 class Grad(tuple):  # type: ignore[type-arg]
