@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer_NonRecursive, Tree, v_args
+from lark import Lark, Token, Transformer_NonRecursive, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from adcompile.errors import (
@@ -50,7 +50,6 @@ def _parser() -> Lark:
         return Lark(
             grammar_path().read_text(encoding="utf-8"),
             parser="lalr",
-            propagate_positions=True,
             maybe_placeholders=False,
         )
 
@@ -95,6 +94,9 @@ def parse(text: str, inputs: tuple[str, ...] | None = None) -> Program:
 # --- IR builder --------------------------------------------------------------------------
 
 _MALFORMED_NUMBER = re.compile(r"[eE][+-]?$")
+# What each expression rule returns: the node and the position where the expression starts
+# (tracked here instead of Lark's propagate_positions, which doubles the parse time).
+Val = tuple[NodeId, int, int]
 
 
 class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
@@ -119,7 +121,7 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
         self.statements: list[tuple[str, Any, Any]] = []
 
     # -- leaves --------------------------------------------------------------------------
-    def number(self, children: list[Token]) -> NodeId:
+    def number(self, children: list[Token]) -> Val:
         tok = children[0]
         shown = tok[:30] + ("..." if len(tok) > 30 else "")
         if _MALFORMED_NUMBER.search(tok):
@@ -129,10 +131,13 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
             raise ConstantError(
                 f"numeric literal {shown!r} is outside the float64 range", *_at(tok)
             )
-        return self.graph.const(value)
+        return (self.graph.const(value), *_at(tok))
 
-    def var(self, children: list[Token]) -> NodeId:
+    def var(self, children: list[Token]) -> Val:
         tok = children[0]
+        return (self._resolve(tok), *_at(tok))
+
+    def _resolve(self, tok: Token) -> NodeId:
         name = str(tok)
         if name in self.env:
             return self.env[name]
@@ -163,7 +168,7 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
         return nid
 
     # -- calls and operators -------------------------------------------------------------
-    def call(self, children: list[Any]) -> NodeId:
+    def call(self, children: list[Any]) -> Val:
         tok, args = children[0], children[1:]
         name = str(tok)
         opdef = resolve_function(name)
@@ -176,16 +181,16 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
             raise ArityError(
                 f"{name}() takes {opdef.arity} argument{plural}, {len(args)} given", *_at(tok)
             )
-        return self._apply(opdef.name, args, tok.line, tok.column)
+        return self._apply(opdef.name, args, *_at(tok))
 
     def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
         if data in OPS:
-            return self._apply(str(data), children, meta.line, meta.column)
+            return self._apply(str(data), children, children[0][1], children[0][2])
         return super().__default__(data, children, meta)  # type: ignore[no-untyped-call]
 
-    def _apply(self, op: str, args: list[NodeId], line: int, column: int) -> NodeId:
+    def _apply(self, op: str, args: list[Val], line: int, column: int) -> Val:
         try:
-            return self.graph.apply(op, *args)
+            return (self.graph.apply(op, *(a[0] for a in args)), line, column)
         except FoldError as exc:
             raise ConstantError(
                 f"constant expression overflows float64 or is undefined ({exc})", line, column
@@ -193,16 +198,16 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
 
     # -- statements ----------------------------------------------------------------------
     def assign(self, children: list[Any]) -> None:
-        tok, value = children
+        tok, (value, _, _) = children
         name = str(tok)
         self.env[name] = value
         if self.graph.nodes[value].op not in ("const", "input"):
             self.graph.names.setdefault(value, name)
         self.statements.append(("assign", name, (tok.line, tok.column)))
 
-    @v_args(meta=True)
-    def result(self, meta: Any, children: list[NodeId]) -> None:
-        self.statements.append(("result", tuple(children), (meta.line, meta.column)))
+    def result(self, children: list[Val]) -> None:
+        nodes = tuple(c[0] for c in children)
+        self.statements.append(("result", nodes, (children[0][1], children[0][2])))
 
     def start(self, children: list[Any]) -> None:
         if not self.statements:
