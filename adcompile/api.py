@@ -89,7 +89,8 @@ class Evaluator:
         self._fname = kind
         what = {"value": "value", "value_and_grad": "value and gradient", "grad": "gradient"}[kind]
         if kind != "value":
-            what += " with respect to " + (", ".join(wrt) if len(wrt) <= 8 else f"{len(wrt)} inputs")
+            listed = ", ".join(wrt) if len(wrt) <= 8 else f"{len(wrt)} inputs"
+            what += " with respect to " + listed
         self._header = codegen.header_comment(program.source, what)
         statements = sum(1 for line in self._kernel.lines if not line.startswith("#"))
         big = statements > JIT_MAX_STATEMENTS or not program.inputs
