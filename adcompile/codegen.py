@@ -25,7 +25,7 @@ from adcompile.ops import OPS
 # fmt: off
 PYTHON: Final[dict[str, str]] = {
     "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "neg": "-{0}", "pow": "{0} ** {1}",
+    "neg": "-{0}", "pow": "{0} ** {1}", "mul0": "0.0 if {0} == 0.0 else {0} * {1}",
     "lt": "1.0 if {0} < {1} else 0.0", "le": "1.0 if {0} <= {1} else 0.0",
     "gt": "1.0 if {0} > {1} else 0.0", "ge": "1.0 if {0} >= {1} else 0.0",
     "eq": "1.0 if {0} == {1} else 0.0", "ne": "1.0 if {0} != {1} else 0.0",

@@ -109,7 +109,7 @@ class Graph:
         with np.errstate(all="ignore"):
             result = float(OPS[op].impl(*(np.float64(v) for v in values)))
         if self.strict_fold and not math.isfinite(result) and all(map(math.isfinite, values)):
-            raise FoldError(f"{op}{tuple(values)} = {result}")
+            raise FoldError(f"{op}({', '.join(map(repr, values))}) = {result}")
         return result
 
     # -- queries ---------------------------------------------------------------------------

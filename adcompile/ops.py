@@ -56,6 +56,7 @@ class OpDef:
     boolean: bool = False  # result is always exactly 0.0 or 1.0
     function: bool = True  # callable by name in the formula language
     smooth: bool = True  # differentiable almost everywhere with a nonzero derivative
+    selects: bool = False  # a partial is exactly 0 where an argument is not selected
 
 
 OPS: Final[dict[str, OpDef]] = {}
@@ -223,7 +224,12 @@ defop("not",  1, lambda x: _bool(np.logical_not(x)),         (ZERO,),
 # where(c, a, b): c is true when nonzero; the branch not taken gets derivative 0.
 defop("where", 3, lambda c, a, b: _f(np.where(np.not_equal(c, 0.0), a, b)),
       (ZERO, lambda c, a, b, o: where(c, 1.0, 0.0), lambda c, a, b, o: where(c, 0.0, 1.0)),
-      lambda sp, c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True)))
+      lambda sp, c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True)), selects=True)
+# mul0(a, b) = a * b, but exactly 0 when a == 0 even if b is inf or NaN. Reverse mode uses it
+# below a selecting op, so the branch not taken contributes 0, never NaN (DESIGN.md section 5).
+defop("mul0", 2, lambda a, b: _f(np.where(np.equal(a, 0.0), 0.0, np.multiply(a, b))),
+      (lambda a, b, o: where(eq(a, 0.0), 0.0, b), lambda a, b, o: a),
+      lambda sp, a, b: sp.Piecewise((0, sp.Eq(a, 0)), (a * b, True)), function=False)
 # ---- elementary functions -----------------------------------------------------------------------
 defop("sin",   1, np.sin,   (lambda x, o: cos(x),),                       lambda sp, x: sp.sin(x))
 defop("cos",   1, np.cos,   (lambda x, o: -sin(x),),                      lambda sp, x: sp.cos(x))
@@ -263,7 +269,9 @@ defop("erf",   1, _erf,     (lambda x, o: TWO_OVER_SQRT_PI * exp(-(x * x)),),
       lambda sp, x: sp.erf(x))
 defop("erfc",  1, _erfc,    (lambda x, o: -TWO_OVER_SQRT_PI * exp(-(x * x)),),
       lambda sp, x: sp.erfc(x))
-defop("hypot", 2, np.hypot, (lambda x, y, o: x / o, lambda x, y, o: y / o),
+# hypot'(0, 0) is taken as 0 in both arguments, like abs'(0).
+defop("hypot", 2, np.hypot, (lambda x, y, o: where(gt(o, 0.0), x / o, 0.0),
+                             lambda x, y, o: where(gt(o, 0.0), y / o, 0.0)),
       lambda sp, x, y: sp.sqrt(x**2 + y**2), commutative=True)
 # sigmoid'(x) = t / (1 + t)^2 with t = exp(-|x|): accurate where o * (1 - o) rounds to 0.
 defop("sigmoid", 1, _sigmoid, (lambda x, o: _sigmoid_slope(exp(-abs(x))),),
@@ -274,13 +282,13 @@ defop("softplus", 1, _softplus, (lambda x, o: sigmoid(x),),
 defop("abs",   1, np.abs,   (lambda x, o: sign(x),),
       lambda sp, x: sp.Abs(x), smooth=False)
 defop("relu",  1, lambda x: np.maximum(x, 0.0), (lambda x, o: gt(x, 0.0),),
-      lambda sp, x: sp.Piecewise((x, x > 0), (0, True)), smooth=False)
+      lambda sp, x: sp.Piecewise((x, x > 0), (0, True)), smooth=False, selects=True)
 defop("min",   2, np.minimum, (lambda x, y, o: lt(x, y) + 0.5 * eq(x, y),
                                lambda x, y, o: lt(y, x) + 0.5 * eq(x, y)),
-      lambda sp, x, y: sp.Min(x, y), commutative=True, smooth=False)
+      lambda sp, x, y: sp.Min(x, y), commutative=True, smooth=False, selects=True)
 defop("max",   2, np.maximum, (lambda x, y, o: gt(x, y) + 0.5 * eq(x, y),
                                lambda x, y, o: gt(y, x) + 0.5 * eq(x, y)),
-      lambda sp, x, y: sp.Max(x, y), commutative=True, smooth=False)
+      lambda sp, x, y: sp.Max(x, y), commutative=True, smooth=False, selects=True)
 defop("sign",  1, np.sign,  (ZERO,), lambda sp, x: sp.sign(x), smooth=False)
 defop("floor", 1, np.floor, (ZERO,), lambda sp, x: sp.floor(x), smooth=False)
 defop("ceil",  1, np.ceil,  (ZERO,), lambda sp, x: sp.ceiling(x), smooth=False)

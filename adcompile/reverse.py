@@ -30,9 +30,15 @@ def active_nodes(graph: Graph, wrt: Sequence[NodeId], upto: NodeId) -> list[bool
 
 
 def reverse(graph: Graph, output: NodeId, wrt: Sequence[NodeId]) -> list[NodeId | None]:
-    """Append d output / d w for each w in `wrt`; return their ids (None: identically zero)."""
+    """Append d output / d w for each w in `wrt`; return their ids (None: identically zero).
+
+    An adjoint that flows only through the unselected side of a selecting op (`where`,
+    `relu`, `min`, `max`) may be exactly 0 at run time; below it, products use `mul0`, so
+    an inf or NaN partial in the branch not taken still contributes 0.
+    """
     active = active_nodes(graph, wrt, output)
     adjoint: dict[NodeId, Expr] = {output: graph.expr(graph.const(1.0))}
+    masked: dict[NodeId, bool] = {output: False}  # every contribution may be a selected-out 0
     results: dict[NodeId, Expr] = {}
     for nid in range(output, -1, -1):
         bar = adjoint.pop(nid, None)
@@ -44,13 +50,17 @@ def reverse(graph: Graph, output: NodeId, wrt: Sequence[NodeId]) -> list[NodeId 
             results[nid] = bar
             continue
         graph.tag = ("adjoint", nid)
+        opdef = OPS[node.op]
+        guarded = masked.pop(nid)
         args = [graph.expr(a) for a in node.args]
         out = graph.expr(nid)
-        for arg, rule in zip(node.args, OPS[node.op].partials):
+        for arg, rule in zip(node.args, opdef.partials):
             if rule is None or not active[arg]:
                 continue
-            term = bar * rule(*args, out)
+            partial = rule(*args, out)
+            term = bar.apply("mul0", bar, partial) if guarded else bar * partial
             adjoint[arg] = adjoint[arg] + term if arg in adjoint else term
+            masked[arg] = masked.get(arg, True) and (guarded or opdef.selects)
         graph.tag = None
     found = [results.get(w) for w in wrt]
     return [f.id if f is not None else None for f in found]

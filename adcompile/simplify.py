@@ -9,6 +9,7 @@ The table maps an op name to rules `(graph, args) -> node id or None`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
@@ -73,6 +74,14 @@ def _where_indicator(graph: Graph, args: tuple[int, ...]) -> int | None:
     return None
 
 
+def _mul0_plain(graph: Graph, args: tuple[int, ...]) -> int | None:
+    """`mul0(a, b) -> a * b` when a is a nonzero constant or b a finite one (same result)."""
+    a, b = graph.const_value(args[0]), graph.const_value(args[1])
+    if (a is not None and a != 0.0) or (b is not None and math.isfinite(b)):
+        return graph.apply("mul", *args)
+    return None
+
+
 RULES: Final[dict[str, tuple[Rule, ...]]] = {
     "add": (_drop_const(0.0, 0), _drop_const(0.0, 1)),
     "sub": (_drop_const(0.0, 1),),
@@ -81,4 +90,5 @@ RULES: Final[dict[str, tuple[Rule, ...]]] = {
     "neg": (_double_negation,),
     "pow": (_drop_const(1.0, 1), _power_zero),
     "where": (_where_known, _where_same, _where_indicator),
+    "mul0": (_mul0_plain,),
 }
