@@ -255,8 +255,8 @@ _CHAR_HINTS = {
     "[": "the language has no indexing; use parentheses for grouping",
     "{": "use parentheses for grouping",
 }
-_COMPARISONS = {"LESSTHAN", "LESSEQUAL", "MORETHAN", "MOREEQUAL", "EQEQUAL", "NOTEQUAL"}
-_EXPRESSION_STARTS = {"NAME", "NUMBER", "LPAR", "MINUS"}
+_COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
+_EXPRESSION_STARTS = {"NAME", "NUMBER"}
 
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> FormulaError:
@@ -274,15 +274,20 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> FormulaError:
     line, column = token.line or 1, token.column or 1
     if token.type == "_NL":
         return ParseError(_ended_early(text, line, column, "the line ends"), line, column)
-    if token.type in _COMPARISONS and exc.state is not None:
+    expected = set(getattr(exc, "expected", ()) or ())
+    if str(token) in _COMPARISONS and not expected & _EXPRESSION_STARTS:
         return ParseError(
             f"comparisons do not chain: write (a < b) and (b < c) instead of a < b < c "
             f"(unexpected {str(token)!r})",
             line,
             column,
         )
-    expected = set(getattr(exc, "expected", ()) or ())
     need = " (expected an expression)" if expected & _EXPRESSION_STARTS else ""
+    if not need and token.type in ("NAME", "NUMBER", "LPAR"):
+        need = (
+            ": an operator is missing before it (there is no implicit multiplication: "
+            "write a*b), or a ';' between two statements"
+        )
     return ParseError(f"unexpected {str(token)!r}{need}", line, column)
 
 

@@ -58,9 +58,9 @@ def _where_same(graph: Graph, args: tuple[int, ...]) -> int | None:
 
 def _where_known(graph: Graph, args: tuple[int, ...]) -> int | None:
     c = graph.const_value(args[0])
-    if c is None or c != c:  # not a constant, or NaN (which selects the second branch)
-        return args[2] if c is not None else None
-    return args[1] if c != 0.0 else args[2]
+    if c is None:
+        return None
+    return args[1] if c != 0.0 else args[2]  # NaN counts as true, as in the printed code
 
 
 def _where_indicator(graph: Graph, args: tuple[int, ...]) -> int | None:
