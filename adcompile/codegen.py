@@ -43,8 +43,10 @@ PYTHON: Final[dict[str, str]] = {
     "sqrt": "math.sqrt({0})", "cbrt": "np.cbrt({0})",
     "erf": "math.erf({0})", "erfc": "math.erfc({0})", "hypot": "math.hypot({0}, {1})",
     "sigmoid": "1.0 / (1.0 + math.exp(-{0}))",
-    "softplus": "math.log1p(math.exp(-abs({0}))) + max({0}, 0.0)",
-    "abs": "abs({0})", "relu": "max({0}, 0.0)", "min": "min({0}, {1})", "max": "max({0}, {1})",
+    "softplus": "math.log1p(math.exp(-abs({0}))) + np.maximum({0}, 0.0)",
+    # NumPy's minimum/maximum propagate NaN (the builtins would not)
+    "abs": "abs({0})", "relu": "np.maximum({0}, 0.0)",
+    "min": "np.minimum({0}, {1})", "max": "np.maximum({0}, {1})",
     "sign": "np.sign({0})", "floor": "np.floor({0})", "ceil": "np.ceil({0})",
     "stop_gradient": "{0}",
 }
