@@ -12,7 +12,18 @@ import pytest
 import adcompile as adc
 
 NEURON = "1/(1+exp(-(w0*x0 + w1*x1 + w2)))"
-NEURON_PROGRAM = "a = w0*x0\nb = w1*x1\nc = a + b\nd = c + w2\ne = -d\nf = exp(e)\ng = 1 + f\nh = 1/g"
+NEURON_PROGRAM = "\n".join(
+    [
+        "a = w0*x0",
+        "b = w1*x1",
+        "c = a + b",
+        "d = c + w2",
+        "e = -d",
+        "f = exp(e)",
+        "g = 1 + f",
+        "h = 1/g",
+    ]
+)
 POINT = (2.0, -1.0, -3.0, -2.0, -3.0)
 
 
@@ -71,7 +82,7 @@ def test_source_is_readable_python(neuron):
     assert "# from h = 1.0 / g" in src  # adjoint blocks name the statement they differentiate
     assert "b_w2 = " in src
     namespace: dict[str, object] = {}
-    exec(compile(src, "<generated>", "exec"), namespace)  # noqa: S102 - compiler output only
+    exec(compile(src, "<generated>", "exec"), namespace)  # compiler output only, no user text
     value_and_grad = namespace["value_and_grad"]
     got = value_and_grad(*POINT)  # type: ignore[operator]
     ref, dref = neuron_reference(*POINT)
@@ -150,6 +161,7 @@ def test_unused_declared_input_has_zero_gradient():
     value, grad = f.value_and_grad()(3.0, 5.0)
     assert (value, grad.x, grad.unused) == (9.0, 6.0, 0.0)
     v, g = f.value_and_grad()(np.array([1.0, 2.0]), 5.0)
+    np.testing.assert_array_equal(v, [1.0, 4.0])
     np.testing.assert_array_equal(g.unused, [0.0, 0.0])
 
 
