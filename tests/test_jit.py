@@ -62,7 +62,8 @@ def test_module_file_is_content_addressed(tmp_path: Path, monkeypatch) -> None:
 
 def test_generated_module_holds_only_compiler_output(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("ADCOMPILE_CACHE_DIR", str(tmp_path))
-    text = "y2 = x^2  # __import__('os').system('echo hi')\ny2 + 1"
+    # a formula no other test compiles: modules are cached per process by content
+    text = "y2 = x^2  # __import__('os').system('echo test_jit')\ny2 + 1"
     f = adc.compile(text)
     assert f.value_and_grad("x")(3.0) == (10.0, 6.0)
     (module,) = tmp_path.glob("adc_*.py")
