@@ -9,6 +9,7 @@ import re
 import mpmath
 import numpy as np
 import pytest
+import strategies
 import sympy
 from sympy_bridge import derivative_at, evaluate, symbol, to_sympy
 
@@ -28,13 +29,7 @@ FRACTIONS = ((0.17, 0.53, 0.86), (0.62, 0.31, 0.94), (0.45, 0.08, 0.71))
 ZERO_BY_CONVENTION = {"stop_gradient": 1}
 
 #: How the formula language spells the ops that are not callable by name.
-INFIX = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "neg": "-{0}", "pow": "{0} ^ {1}",
-    "lt": "{0} < {1}", "le": "{0} <= {1}", "gt": "{0} > {1}", "ge": "{0} >= {1}",
-    "eq": "{0} == {1}", "ne": "{0} != {1}",
-    "and": "{0} and {1}", "or": "{0} or {1}", "not": "not {0}",
-}  # fmt: skip
+INFIX = strategies.INFIX
 
 RULES = [(name, k) for name, op in OPS.items() for k, r in enumerate(op.partials) if r is not None]
 ZERO_RULES = [(name, k) for name, op in OPS.items() for k, r in enumerate(op.partials) if r is None]
