@@ -225,7 +225,7 @@ class Formula:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """The value at the given inputs (a tuple for several outputs)."""
-        return self._evaluator("value", None)(*args, **kwargs)
+        return self.value(*args, **kwargs)
 
     def value_and_grad(self, wrt: str | Sequence[str] | None = None) -> Evaluator:
         """An evaluator returning `(value, gradient)`.
@@ -247,9 +247,16 @@ class Formula:
         return self._evaluator("grad", wrt)
 
     @property
+    def value(self) -> Evaluator:
+        """The evaluator behind `f(...)`: the value(s) only, with its `.source`."""
+        return self._evaluator("value", None)
+
+    @property
     def source(self) -> str:
-        """Readable generated code of the value-and-gradient evaluator."""
-        return self.value_and_grad().source
+        """Readable generated code: of the value and gradient, or of the values for a
+        program with several outputs."""
+        single = len(self._program.outputs) == 1
+        return (self.value_and_grad() if single else self.value).source
 
     def _evaluator(self, kind: Kind, wrt: str | Sequence[str] | None) -> Evaluator:
         names, bare = self._wrt(wrt) if kind != "value" else ((), False)

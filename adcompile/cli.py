@@ -74,13 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         wrt = _names(args.wrt)
         single = len(f.outputs) == 1
         if args.show or args.at is None:
-            vg = f.value_and_grad(wrt) if single else None
-            shown = {
-                "python": lambda: vg.source if vg else "",
-                "numba": lambda: vg.numba_source if vg else "",
-                "ir": lambda: vg.ir if vg else "",
-            }
-            print(shown[args.show or "python"]().rstrip() if single else f"outputs: {f.outputs}")
+            shown = f.value_and_grad(wrt) if single else f.value
+            views = {"python": shown.source, "numba": shown.numba_source, "ir": shown.ir}
+            print(views[args.show or "python"].rstrip())
         if args.at is not None:
             point = _point(args.at)
             if not single:

@@ -137,3 +137,12 @@ def test_console_script(tmp_path: Path) -> None:
         [script, "x $ y"], capture_output=True, text=True, env=_env(), timeout=300, check=False
     )
     assert bad.returncode == 2 and "^" in bad.stderr, (bad.returncode, bad.stderr)
+
+
+def test_program_with_several_outputs(capsys: pytest.CaptureFixture[str]) -> None:
+    program = "u = x + y; v = x*y\nu, v"
+    assert main([program, "--at", "x=1,y=2"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["u = 3", "v = 2"]
+    assert main([program, "--show", "python"]) == 0
+    out = capsys.readouterr().out
+    assert "def value(x, y):" in out and "return u, v" in out
