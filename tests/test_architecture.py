@@ -48,7 +48,8 @@ def _runtime_imports(path: Path) -> set[str]:
             else:  # `from adcompile import codegen, __version__`
                 found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("adcompile."))
+            names = [a.name for a in node.names if a.name.startswith("adcompile.")]
+            found.update(n.split(".")[1] for n in names)
     return found
 
 
