@@ -9,7 +9,7 @@ and through the NumPy interpreter for formulas too large to JIT quickly.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
 from typing import Any, Literal
 
@@ -97,7 +97,8 @@ class Evaluator:
         self.backend: Backend = ("numpy" if big else "numba") if backend == "auto" else backend
         self._module: ModuleType | None = None
         self._plan: Plan | None = None
-        self._lock = threading.Lock()
+        self._scalar: Callable[..., Sequence[float]] | None = None
+        self._lock = threading.RLock()
 
     # -- what it is ----------------------------------------------------------------------
     @property
@@ -120,17 +121,24 @@ class Evaluator:
 
     # -- running -------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and len(args) == len(self.inputs) and all(type(a) is float for a in args):
+            return self._package(self._run_scalar(args))  # fast path: one point, by position
         values = _bind(self.inputs, args, kwargs)
         arrays = [np.asarray(v, dtype=np.float64) for v in values]
         if all(a.ndim == 0 for a in arrays):
-            return self._package([float(r) for r in self._run_scalar([float(a) for a in arrays])])
+            return self._package(self._run_scalar([float(a) for a in arrays]))
         shape = np.broadcast_shapes(*(a.shape for a in arrays))
         return self._package(self._run_array(arrays, shape))
 
-    def _run_scalar(self, values: list[float]) -> Sequence[Any]:
-        if self.backend == "numba":
-            return getattr(self._jit(), self._fname)(*values)  # type: ignore[no-any-return]
-        return self._interpreter()(*values)
+    def _run_scalar(self, values: Sequence[float]) -> Sequence[float]:
+        if self._scalar is None:
+            with self._lock:
+                if self.backend == "numba":
+                    self._scalar = getattr(self._jit_locked(), self._fname)
+                else:
+                    plan = self._interpreter_locked()
+                    self._scalar = lambda *v: [float(r) for r in plan(*v)]
+        return self._scalar(*values)
 
     def _run_array(self, arrays: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
         if self.backend == "numpy":
@@ -162,15 +170,23 @@ class Evaluator:
     def _jit(self) -> ModuleType:
         if self._module is None:
             with self._lock:
-                if self._module is None:
-                    self._module = jit.load(self.numba_source)
+                return self._jit_locked()
+        return self._module
+
+    def _jit_locked(self) -> ModuleType:
+        if self._module is None:
+            self._module = jit.load(self.numba_source)
         return self._module
 
     def _interpreter(self) -> Plan:
         if self._plan is None:
             with self._lock:
-                if self._plan is None:
-                    self._plan = Plan(self._graph, self._input_ids, self._outputs)
+                return self._interpreter_locked()
+        return self._plan
+
+    def _interpreter_locked(self) -> Plan:
+        if self._plan is None:
+            self._plan = Plan(self._graph, self._input_ids, self._outputs)
         return self._plan
 
 
