@@ -52,6 +52,12 @@ PYTHON: Final[dict[str, str]] = {
 }
 # fmt: on
 
+#: Arguments printed as integer literals when they are small whole constants: Numba turns
+#: `x ** 4` into multiplications but calls the general pow() for `x ** 4.0` (~30x slower).
+#: Negative exponents stay float: Numba's integer power raises ZeroDivisionError at x = 0.
+INTEGER_ARGS: Final[dict[str, int]] = {"pow": 1}
+_MAX_INTEGER_POWER: Final = 64
+
 _RESERVED: Final = frozenset(
     set(keyword.kwlist)
     | set(keyword.softkwlist)
@@ -149,7 +155,7 @@ def build_kernel(
             continue
         template = PYTHON[node.op]
         uses_np = uses_np or "np." in template
-        rhs = template.format(*(namer.ref(a) for a in node.args))
+        rhs = template.format(*_operands(graph, namer, node.op, node.args))
         origin = graph.origin.get(nid)
         if origin is None and section != "forward":
             section = "forward"
@@ -176,6 +182,16 @@ def build_kernel(
         lines.append(f"{namer._claim(w)} = {returns[j]}")
         returns[j] = w
     return Kernel(tuple(namer.names[i] for i in inputs), tuple(lines), tuple(returns), uses_np)
+
+
+def _operands(graph: Graph, namer: _Namer, op: str, args: Sequence[NodeId]) -> list[str]:
+    refs = [namer.ref(a) for a in args]
+    k = INTEGER_ARGS.get(op)
+    if k is not None:
+        value = graph.const_value(args[k])
+        if value is not None and value.is_integer() and 0 <= value <= _MAX_INTEGER_POWER:
+            refs[k] = str(int(value))
+    return refs
 
 
 def header_comment(source: str, what: str, max_lines: int = 12, width: int = 90) -> list[str]:

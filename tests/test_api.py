@@ -241,3 +241,16 @@ def test_constant_formula():
     assert f.inputs == ()
     assert f() == pytest.approx(2 * math.pi)
     assert f.value_and_grad()() == (pytest.approx(2 * math.pi), ())
+
+
+def test_whole_exponents_print_as_integers_and_stay_ieee():
+    f = adc.compile("x^4 + x^-2 + x^0.5")
+    src = f.value_and_grad().numba_source
+    assert "x ** 4\n" in src  # Numba expands integer powers into multiplications
+    assert "x ** (-2.0)" in src  # negative ones stay float: no ZeroDivisionError at 0
+    assert "x ** 0.5" in src
+    v, g = f.value_and_grad()(np.array([2.0]))
+    assert v[0] == pytest.approx(16.0 + 0.25 + math.sqrt(2.0), rel=1e-15)
+    assert g.x[0] == pytest.approx(32.0 - 0.25 + 0.25 * math.sqrt(2.0), rel=1e-15)
+    value, grad = adc.compile("x^4 + x^-2").value_and_grad()(0.0)
+    assert value == math.inf and grad.x == -math.inf
