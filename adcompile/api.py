@@ -145,18 +145,16 @@ class Evaluator:
             results = self._interpreter()(*arrays)
             return [np.array(np.broadcast_to(r, shape), dtype=np.float64) for r in results]
         size = int(np.prod(shape))
-        ins, steps = [], []
+        ins: list[float | np.ndarray] = []
         for a in arrays:
-            if a.size == 1:
-                ins.append(np.ascontiguousarray(a).reshape(1))
-                steps.append(0)
+            if a.size == 1:  # a scalar for the kernel: a loop invariant, not a memory read
+                ins.append(float(a.reshape(-1)[0]))
             else:
                 full = a if a.shape == shape else np.broadcast_to(a, shape)
                 ins.append(np.ascontiguousarray(full).reshape(-1))
-                steps.append(1)
         out = np.empty((len(self._outputs), size), dtype=np.float64)
         if size:
-            self._jit().batch(size, tuple(ins), np.array(steps, dtype=np.int64), out)
+            self._jit().batch(size, *ins, out)
         return [row.reshape(shape) for row in out]
 
     def _package(self, results: Sequence[Any]) -> Any:

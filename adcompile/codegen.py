@@ -62,7 +62,7 @@ _RESERVED: Final = frozenset(
     set(keyword.kwlist)
     | set(keyword.softkwlist)
     | set(dir(builtins))
-    | {"math", "np", "numba", "batch", "n", "i", "r", "ins", "steps", "out"}
+    | {"math", "np", "numba", "batch", "n", "i", "r", "at", "out"}
     | {"value", "grad", "value_and_grad"}
 )
 _GENERATED: Final = re.compile(r"^(t\d+|b_.*|in\d+)$")
@@ -219,17 +219,20 @@ def python_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
 
 
 def numba_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
-    """The Numba module: the scalar kernel and a parallel batch driver over flat arrays.
+    """The Numba module: the scalar kernel and a parallel batch driver.
 
-    `batch(n, ins, steps, out)` evaluates point i from `ins[k][i * steps[k]]` (step 0
-    broadcasts a length-1 array) and writes output j to `out[j, i]`.
+    `batch(n, *inputs, out)` takes each input as a float or a 1-D array of length n (read
+    through `at`, so each scalar/array pattern gets its own specialisation) and writes
+    output j of point i to `out[j, i]`.
     """
     opts = 'cache=True, error_model="numpy"'
-    lines = [*header, "import math", "", "import numba", "import numpy as np", "", ""]
+    lines = [*header, "import math", "", "import numba", "import numpy as np", ""]
+    lines += ["from adcompile._numba_rt import at", "", ""]
     lines += _function(kernel, fname, [f"@numba.njit({opts})"])
     if kernel.params:
-        args = ", ".join(f"ins[{k}][i * steps[{k}]]" for k in range(len(kernel.params)))
-        lines += ["", "", f"@numba.njit(parallel=True, {opts})", "def batch(n, ins, steps, out):"]
+        params = ", ".join(kernel.params)
+        args = ", ".join(f"at({p}, i)" for p in kernel.params)
+        lines += ["", "", f"@numba.njit(parallel=True, {opts})", f"def batch(n, {params}, out):"]
         lines += ["    for i in numba.prange(n):", f"        r = {fname}({args})"]
         lines += [f"        out[{j}, i] = r[{j}]" for j in range(len(kernel.returns))]
     return "\n".join(lines) + "\n"

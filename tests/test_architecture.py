@@ -20,6 +20,7 @@ LAYERS = [
     "reverse",
     "codegen",
     "interpret",
+    "_numba_rt",
     "jit",
     "api",
     "cli",
