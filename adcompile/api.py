@@ -92,8 +92,7 @@ class Evaluator:
             listed = ", ".join(wrt) if len(wrt) <= 8 else f"{len(wrt)} inputs"
             what += " with respect to " + listed
         self._header = codegen.header_comment(program.source, what)
-        statements = sum(1 for line in self._kernel.lines if not line.startswith("#"))
-        big = statements > JIT_MAX_STATEMENTS or not program.inputs
+        big = self._kernel.statements > JIT_MAX_STATEMENTS or not program.inputs
         self.backend: Backend = ("numpy" if big else "numba") if backend == "auto" else backend
         self._module: ModuleType | None = None
         self._plan: Plan | None = None

@@ -95,6 +95,11 @@ class Kernel:
     returns: tuple[str, ...]
     uses_np: bool
 
+    @property
+    def statements(self) -> int:
+        """How many assignments the kernel body has (comments not counted)."""
+        return sum(1 for line in self.lines if not line.startswith("#"))
+
 
 class _Namer:
     """Assigns each emitted node its SSA name, deterministically, in emission order."""
@@ -106,9 +111,9 @@ class _Namer:
         self.temps = 0
         for k, nid in enumerate(inputs):
             user = str(graph.nodes[nid].attr)
-            self.names[nid] = self._claim(safe_name(user) if len(user) <= _MAX_NAME else f"in{k}")
+            self.names[nid] = self.claim(safe_name(user) if len(user) <= _MAX_NAME else f"in{k}")
 
-    def _claim(self, name: str) -> str:
+    def claim(self, name: str) -> str:
         base, k = name, 2
         while name in self.used:
             name, k = f"{base}_{k}", k + 1
@@ -128,7 +133,7 @@ class _Namer:
             name = "b_" + self.names[primal].rstrip("_")
         else:
             name, self.temps = f"t{self.temps}", self.temps + 1
-        self.names[nid] = self._claim(name)
+        self.names[nid] = self.claim(name)
         return self.names[nid]
 
 
@@ -179,7 +184,7 @@ def build_kernel(
     if aliases:
         lines.append("# gradient")
     for j, w in aliases:
-        lines.append(f"{namer._claim(w)} = {returns[j]}")
+        lines.append(f"{namer.claim(w)} = {returns[j]}")
         returns[j] = w
     return Kernel(tuple(namer.names[i] for i in inputs), tuple(lines), tuple(returns), uses_np)
 
