@@ -8,14 +8,17 @@ and through the NumPy interpreter for formulas too large to JIT quickly.
 
 from __future__ import annotations
 
+import functools
+import math
+import operator
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 
-from adcompile import codegen, jit
+from adcompile import codegen
+from adcompile.backends import NumbaRunner, PlanRunner
 from adcompile.errors import did_you_mean
 from adcompile.interpret import Plan
 from adcompile.ir import NodeId, pformat
@@ -24,6 +27,7 @@ from adcompile.reverse import reverse
 
 Backend = Literal["auto", "numba", "numpy"]
 Kind = Literal["value", "value_and_grad", "grad"]
+Reduce = Literal["sum", "mean"] | None
 
 #: Kernels with more statements than this run on the NumPy interpreter under backend="auto":
 #: Numba's compile time grows faster than linearly with function size (DESIGN.md section 1b).
@@ -31,25 +35,24 @@ JIT_MAX_STATEMENTS = 800
 
 
 class Grad(tuple):  # type: ignore[type-arg]
-    """A gradient: a tuple in `wrt` order whose entries are also attributes (`g.x`, `g['x']`)."""
+    """A gradient: a tuple in `wrt` order whose entries are also attributes (`g.x`, `g['x']`).
 
-    _fields: tuple[str, ...]
+    `Grad(values, fields)` builds one; each tuple of field names gets its own subclass (made
+    once, like a named tuple), so building a gradient costs no more than building a tuple.
+    """
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
 
     def __new__(cls, values: Iterable[Any], fields: Sequence[str]) -> Grad:
-        self = super().__new__(cls, values)
-        self.__dict__.update(zip(fields, self))  # instance attributes shadow tuple methods
-        self._fields = tuple(fields)
-        return self
+        return tuple.__new__(_grad_class(tuple(fields)), values)
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             if key not in self._fields:
-                self._missing(key)
-            return super().__getitem__(self._fields.index(key))
-        return super().__getitem__(key)
-
-    def _missing(self, key: str) -> None:
-        raise KeyError(f"no gradient entry '{key}'{did_you_mean(key, self._fields)}")
+                raise KeyError(f"no gradient entry '{key}'{did_you_mean(key, self._fields)}")
+            return tuple.__getitem__(self, self._fields.index(key))
+        return tuple.__getitem__(self, key)
 
     def _asdict(self) -> dict[str, Any]:
         """The entries as a dict, in order."""
@@ -62,19 +65,43 @@ class Grad(tuple):  # type: ignore[type-arg]
         return (Grad, (tuple(self), self._fields))
 
 
+@functools.lru_cache(maxsize=1024)
+def _grad_class(fields: tuple[str, ...]) -> type[Grad]:
+    """The Grad subclass for these field names: one read-only property per name."""
+    attrs: dict[str, Any] = {"__slots__": (), "_fields": fields}
+    for k, name in enumerate(fields):
+        if not name.startswith("_"):  # `g['_x']` still works
+            attrs[name] = property(operator.itemgetter(k), doc=f"d/d{name}")
+    return type("Grad", (Grad,), attrs)
+
+
+#: Types the single-point fast path hands straight to the compiled scalar kernel.
+_SCALARS: Final = frozenset({float, int, np.float64})
+
+
 class Evaluator:
     """A compiled function of the formula's inputs: value, value and gradient, or gradient.
 
     Call it with the inputs positionally (in `inputs` order) or by name. Scalars give Python
-    floats; arrays broadcast like NumPy ufuncs and give float64 arrays of the broadcast shape.
+    floats; arrays broadcast like NumPy ufuncs (without copying) and give arrays of the
+    broadcast shape: float32 if every array input is float32, else float64 (arithmetic is
+    float64 throughout). `out=` takes preallocated arrays in the structure of the result.
+    With `reduce="sum"` or `"mean"` the result is summed (averaged) over the batch.
     """
 
     def __init__(
-        self, program: Program, kind: Kind, wrt: tuple[str, ...], bare: bool, backend: Backend
+        self,
+        program: Program,
+        kind: Kind,
+        wrt: tuple[str, ...],
+        bare: bool,
+        backend: Backend,
+        reduce: Reduce = None,
     ) -> None:
         self.inputs = program.inputs
         self.kind = kind
         self.wrt = wrt
+        self.reduce = reduce
         self._bare = bare
         self._n_values = len(program.outputs)
         graph = program.graph.copy()
@@ -94,10 +121,9 @@ class Evaluator:
         self._header = codegen.header_comment(program.source, what)
         big = self._kernel.statements > JIT_MAX_STATEMENTS or not program.inputs
         self.backend: Backend = ("numpy" if big else "numba") if backend == "auto" else backend
-        self._module: ModuleType | None = None
-        self._plan: Plan | None = None
-        self._scalar: Callable[..., Sequence[float]] | None = None
-        self._lock = threading.RLock()
+        self._runner: NumbaRunner | PlanRunner | None = None
+        self._fast: Callable[..., Any] | None = None
+        self._lock = threading.Lock()
 
     # -- what it is ----------------------------------------------------------------------
     @property
@@ -107,7 +133,7 @@ class Evaluator:
 
     @property
     def numba_source(self) -> str:
-        """The generated Numba module (scalar kernel and parallel batch driver)."""
+        """The generated Numba module (scalar kernel, parallel batch drivers, reductions)."""
         return codegen.numba_source(self._kernel, self._fname, self._header)
 
     @property
@@ -116,75 +142,144 @@ class Evaluator:
         return pformat(self._graph, [o for o in self._outputs if o is not None])
 
     def __repr__(self) -> str:
-        return f"<Evaluator {self.kind} of {', '.join(self.inputs)} ({self.backend})>"
+        reduced = f", reduce={self.reduce!r}" if self.reduce else ""
+        return f"<Evaluator {self.kind} of {', '.join(self.inputs)} ({self.backend}{reduced})>"
 
     # -- running -------------------------------------------------------------------------
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs and len(args) == len(self.inputs) and all(type(a) is float for a in args):
-            return self._package(self._run_scalar(args))  # fast path: one point, by position
+    def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
+        if (
+            out is None
+            and not kwargs
+            and len(args) == len(self.inputs)
+            and _SCALARS.issuperset(map(type, args))
+        ):
+            return (self._fast or self._make_fast())(*args)  # one point: straight to the kernel
         values = _bind(self.inputs, args, kwargs)
-        arrays = [np.asarray(v, dtype=np.float64) for v in values]
-        if all(a.ndim == 0 for a in arrays):
-            return self._package(self._run_scalar([float(a) for a in arrays]))
-        shape = np.broadcast_shapes(*(a.shape for a in arrays))
-        return self._package(self._run_array(arrays, shape))
+        arrays = [_as_array(name, v) for name, v in zip(self.inputs, values)]
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            shapes = ", ".join(f"{n}: {a.shape}" for n, a in zip(self.inputs, arrays))
+            raise ValueError(f"input shapes do not broadcast together ({shapes})") from None
+        runner = self._run()
+        if self.reduce is not None:
+            if out is not None:
+                raise TypeError("out= cannot be used with reduce (the result is scalars)")
+            size = int(np.prod(shape))
+            sums = runner.total(arrays, shape)
+            if self.reduce == "mean":
+                sums = [s / size if size else math.nan for s in sums]
+            return self._package([float(s) for s in sums])
+        if out is None:
+            if all(a.ndim == 0 for a in arrays):
+                return self._package(runner.scalar(*(float(a) for a in arrays)))
+            array_dtypes = {a.dtype for a in arrays if a.ndim}
+            dtype = np.float32 if array_dtypes == {np.dtype(np.float32)} else np.float64
+            block = np.empty((len(self._outputs), *shape), dtype=dtype)
+            runner.fill(arrays, list(block))
+            return self._package(list(block))
+        outs = self._unpack(out, shape)
+        runner.fill(arrays, outs)
+        return self._package(outs)
 
-    def _run_scalar(self, values: Sequence[float]) -> Sequence[float]:
-        if self._scalar is None:
+    def _run(self) -> NumbaRunner | PlanRunner:
+        if self._runner is None:
             with self._lock:
-                if self.backend == "numba":
-                    self._scalar = getattr(self._jit_locked(), self._fname)
-                else:
-                    plan = self._interpreter_locked()
-                    self._scalar = lambda *v: [float(r) for r in plan(*v)]
-        return self._scalar(*values)
+                if self._runner is None:
+                    if self.backend == "numba":
+                        self._runner = NumbaRunner(self.numba_source, self._fname)
+                    else:
+                        plan = Plan(self._graph, self._input_ids, self._outputs)
+                        self._runner = PlanRunner(plan)
+        return self._runner
 
-    def _run_array(self, arrays: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
-        if self.backend == "numpy":
-            results = self._interpreter()(*arrays)
-            return [np.array(np.broadcast_to(r, shape), dtype=np.float64) for r in results]
-        size = int(np.prod(shape))
-        ins: list[float | np.ndarray] = []
-        for a in arrays:
-            if a.size == 1:  # a scalar for the kernel: a loop invariant, not a memory read
-                ins.append(float(a.reshape(-1)[0]))
-            else:
-                full = a if a.shape == shape else np.broadcast_to(a, shape)
-                ins.append(np.ascontiguousarray(full).reshape(-1))
-        out = np.empty((len(self._outputs), size), dtype=np.float64)
-        if size:
-            self._jit().batch(size, *ins, out)
-        return [row.reshape(shape) for row in out]
+    def _make_fast(self) -> Callable[..., Any]:
+        """The single-point path: the scalar kernel and the packaging, as one closure."""
+        runner = self._run()
+        kernel = runner.scalar
+        if isinstance(runner, NumbaRunner):
+            kernel = getattr(runner.module, self._fname)  # skip one Python call
+        nv, kind = self._n_values, self.kind
+        fast: Callable[..., Any]
+        if kind == "value":
+            fast = (lambda *a: kernel(*a)[0]) if nv == 1 else (lambda *a: tuple(kernel(*a)))
+        elif self._bare and kind == "grad":
+            fast = lambda *a: kernel(*a)[1]  # noqa: E731
+        elif self._bare:
+            fast = lambda *a: tuple(kernel(*a))  # noqa: E731
+        else:
+            cls, new = _grad_class(self.wrt), tuple.__new__
+
+            def fast(*a: float) -> Any:
+                r = kernel(*a)
+                return (r[0], new(cls, r[1:])) if kind == "value_and_grad" else new(cls, r[1:])
+
+        self._fast = fast
+        return fast
+
+    def _unpack(self, out: Any, shape: tuple[int, ...]) -> list[np.ndarray]:
+        """The out arrays in kernel order, checked, from the structure of the result."""
+        nv = self._n_values
+        value_part = [] if self.kind == "grad" else ([out] if nv == 1 else list(out))
+        if self.kind == "value_and_grad":
+            value_part, grad_part = _pair(out)
+            value_part = [value_part]
+        elif self.kind == "grad":
+            grad_part = out
+        if self.kind != "value":
+            grads = [grad_part] if self._bare else list(grad_part)
+            if len(grads) != len(self.wrt):
+                raise ValueError(f"out: expected {len(self.wrt)} gradient arrays, got {len(grads)}")
+            value_part = [*value_part, *grads]
+        if self.kind == "grad":  # the kernel computes the value(s) too: write them nowhere
+            value_part = [np.empty(shape, dtype=_out_dtype(value_part[0])), *value_part]
+        for o in value_part:
+            _check_out(o, shape)
+        return value_part
 
     def _package(self, results: Sequence[Any]) -> Any:
         values, grads = results[: self._n_values], results[self._n_values :]
         value = values[0] if self._n_values == 1 else tuple(values)
         if self.kind == "value":
             return value
-        grad = grads[0] if self._bare else Grad(grads, self.wrt)
+        grad = grads[0] if self._bare else tuple.__new__(_grad_class(self.wrt), grads)
         return grad if self.kind == "grad" else (value, grad)
 
-    def _jit(self) -> ModuleType:
-        if self._module is None:
-            with self._lock:
-                return self._jit_locked()
-        return self._module
 
-    def _jit_locked(self) -> ModuleType:
-        if self._module is None:
-            self._module = jit.load(self.numba_source)
-        return self._module
+def _as_array(name: str, value: Any) -> np.ndarray:
+    """An input as a float64 or float32 array (no copy when it already is one)."""
+    a = np.asarray(value)
+    if a.dtype in (np.float64, np.float32):
+        return a
+    if a.dtype.kind == "c":
+        raise TypeError(f"input '{name}' is complex: adcompile evaluates real formulas")
+    try:
+        return a.astype(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"input '{name}': expected a number or an array of numbers, got {type(value).__name__}"
+        ) from None
 
-    def _interpreter(self) -> Plan:
-        if self._plan is None:
-            with self._lock:
-                return self._interpreter_locked()
-        return self._plan
 
-    def _interpreter_locked(self) -> Plan:
-        if self._plan is None:
-            self._plan = Plan(self._graph, self._input_ids, self._outputs)
-        return self._plan
+def _pair(out: Any) -> tuple[Any, Any]:
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError("out: expected (value_array, gradient_arrays), as the result")
+    return out[0], out[1]
+
+
+def _out_dtype(a: Any) -> Any:
+    return a.dtype if isinstance(a, np.ndarray) else np.float64
+
+
+def _check_out(a: Any, shape: tuple[int, ...]) -> None:
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"out: expected NumPy arrays, got {type(a).__name__}")
+    if a.shape != shape:
+        raise ValueError(f"out: array of shape {a.shape}, expected the batch shape {shape}")
+    if a.dtype not in (np.float64, np.float32):
+        raise TypeError(f"out: arrays must be float64 or float32, not {a.dtype}")
+    if not a.flags.writeable:
+        raise ValueError("out: array is read-only")
 
 
 def _bind(inputs: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
@@ -224,7 +319,7 @@ class Formula:
         self._program = program
         self._declared = tuple(inputs) if inputs is not None else None
         self._backend: Backend = backend
-        self._cache: dict[tuple[Kind, tuple[str, ...], bool], Evaluator] = {}
+        self._cache: dict[tuple[Kind, tuple[str, ...], bool, Reduce], Evaluator] = {}
         self._lock = threading.Lock()
         self.text = program.source
         self.inputs = program.inputs
@@ -240,24 +335,34 @@ class Formula:
         """The value at the given inputs (a tuple for several outputs)."""
         return self.value(*args, **kwargs)
 
-    def value_and_grad(self, wrt: str | Sequence[str] | None = None) -> Evaluator:
+    def value_and_grad(
+        self, wrt: str | Sequence[str] | None = None, reduce: Reduce = None
+    ) -> Evaluator:
         """An evaluator returning `(value, gradient)`.
 
         Args:
             wrt: the inputs to differentiate with respect to: None for all, a name, or a list.
                 With a list (or None) the gradient is a `Grad` tuple in that order; with a
                 single name it is the bare derivative.
+            reduce: None (one result per point), "sum" or "mean": the value and every
+                gradient entry summed (averaged) over the broadcast batch inside the
+                kernel, as floats, with no per-point arrays. For inputs that are scalars
+                (parameters of a loss over data arrays) that is the gradient of the total;
+                for an array input it is the sum of its per-point partials.
 
         Example:
             >>> f = compile("x^2 + 3*y")
             >>> f.value_and_grad()(2.0, 1.0)
             (7.0, Grad(x=4.0, y=3.0))
+            >>> loss = compile("(w*x - y)^2").value_and_grad("w", reduce="mean")
+            >>> loss(2.0, x=[1.0, 2.0], y=[1.0, 3.0])
+            (1.0, 3.0)
         """
-        return self._evaluator("value_and_grad", wrt)
+        return self._evaluator("value_and_grad", wrt, reduce)
 
-    def grad(self, wrt: str | Sequence[str] | None = None) -> Evaluator:
-        """An evaluator returning only the gradient (see `value_and_grad` for `wrt`)."""
-        return self._evaluator("grad", wrt)
+    def grad(self, wrt: str | Sequence[str] | None = None, reduce: Reduce = None) -> Evaluator:
+        """An evaluator returning only the gradient (see `value_and_grad`)."""
+        return self._evaluator("grad", wrt, reduce)
 
     @property
     def value(self) -> Evaluator:
@@ -271,17 +376,23 @@ class Formula:
         single = len(self._program.outputs) == 1
         return (self.value_and_grad() if single else self.value).source
 
-    def _evaluator(self, kind: Kind, wrt: str | Sequence[str] | None) -> Evaluator:
+    def _evaluator(
+        self, kind: Kind, wrt: str | Sequence[str] | None, reduce: Reduce = None
+    ) -> Evaluator:
+        if reduce not in (None, "sum", "mean"):
+            raise ValueError(f"reduce must be None, 'sum' or 'mean', not {reduce!r}")
         names, bare = self._wrt(wrt) if kind != "value" else ((), False)
         if kind != "value" and len(self._program.outputs) != 1:
             raise ValueError(
                 f"gradients need a single output; this program has {len(self.outputs)} "
                 f"({', '.join(self.outputs)}): end it with one expression"
             )
-        key = (kind, names, bare)
+        key = (kind, names, bare, reduce)
         with self._lock:
             if key not in self._cache:
-                self._cache[key] = Evaluator(self._program, kind, names, bare, self._backend)
+                self._cache[key] = Evaluator(
+                    self._program, kind, names, bare, self._backend, reduce
+                )
             return self._cache[key]
 
     def _wrt(self, wrt: str | Sequence[str] | None) -> tuple[tuple[str, ...], bool]:

@@ -224,23 +224,56 @@ def python_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
 
 
 def numba_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
-    """The Numba module: the scalar kernel and a parallel batch driver.
+    """The Numba module: the scalar kernel and parallel drivers over a batch of points.
 
-    `batch(n, *inputs, out)` takes each input as a float or a 1-D array of length n (read
-    through `at`, so each scalar/array pattern gets its own specialisation) and writes
-    output j of point i to `out[j, i]`.
+    The scalar kernel `fname` has an explicit all-float64 signature: it is compiled once, on
+    import, and rejects arrays with a `TypeError` instead of compiling new specialisations.
+    The drivers read every input through `at` (a float, or an array element widened to
+    float64), so Numba compiles one specialisation per scalar/array pattern of the inputs and
+    inputs given as scalars stay loop invariants:
+
+    - `batch(n, in0, ..., out0, ...)`: 1-D inputs of length n; writes output j of point i
+      to `outj[i]` (outputs of any float dtype: float32 outputs are rounded once, on store);
+    - `batch2(n, m, ...)`: the same over 2-D inputs and outputs (broadcast views with zero
+      strides need no copy), parallel over the n rows;
+    - `total(n, ...)` and `total2(n, m, ...)`: the sums over the points of every output, as a
+      tuple (a fused reduction: no per-point arrays).
     """
     opts = 'cache=True, error_model="numpy"'
+    signature = "(" + ", ".join("float64" for _ in kernel.params) + ",)"
     lines = [*header, "import math", "", "import numba", "import numpy as np", ""]
-    lines += ["from adcompile._numba_rt import at", "", ""]
-    lines += _function(kernel, fname, [f"@numba.njit({opts})"])
+    lines += ["from adcompile._numba_rt import at, at2", "", ""]
+    lines += _function(kernel, fname, [f'@numba.njit("{signature}", {opts})'])
     if kernel.params:
-        params = ", ".join(kernel.params)
-        args = ", ".join(f"at({p}, i)" for p in kernel.params)
-        lines += ["", "", f"@numba.njit(parallel=True, {opts})", f"def batch(n, {params}, out):"]
-        lines += ["    for i in numba.prange(n):", f"        r = {fname}({args})"]
-        lines += [f"        out[{j}, i] = r[{j}]" for j in range(len(kernel.returns))]
+        for dims, reduce in ((1, False), (2, False), (1, True), (2, True)):
+            lines += ["", "", f"@numba.njit(parallel=True, {opts})"]
+            lines += _driver(kernel, fname, dims, reduce)
     return "\n".join(lines) + "\n"
+
+
+def _driver(kernel: Kernel, fname: str, dims: int, reduce: bool) -> list[str]:
+    """A prange loop calling the scalar kernel per point (see `numba_source`)."""
+    ins = [f"in{k}" for k in range(len(kernel.params))]
+    outs = [] if reduce else [f"out{j}" for j in range(len(kernel.returns))]
+    sizes, index = (["n"], "i") if dims == 1 else (["n", "m"], "i, j")
+    name = ("total" if reduce else "batch") + ("2" if dims == 2 else "")
+    getter = "at" if dims == 1 else "at2"
+    call = ", ".join(f"{getter}({a}, {index})" for a in ins)
+    body = [f"def {name}({', '.join([*sizes, *ins, *outs])}):"]
+    if reduce:
+        body += [f"    acc{j} = 0.0" for j in range(len(kernel.returns))]
+    body.append("    for i in numba.prange(n):")
+    pad = "        "
+    if dims == 2:
+        body.append("        for j in range(m):")
+        pad += "    "
+    body.append(f"{pad}r = {fname}({call})")
+    for j in range(len(kernel.returns)):
+        body.append(f"{pad}acc{j} += r[{j}]" if reduce else f"{pad}out{j}[{index}] = r[{j}]")
+    if reduce:
+        accs = ", ".join(f"acc{j}" for j in range(len(kernel.returns)))
+        body.append(f"    return {accs}{',' if len(kernel.returns) == 1 else ''}")
+    return body
 
 
 def _function(kernel: Kernel, fname: str, decorators: list[str]) -> list[str]:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 
-# Generated modules and Numba's cache go to a fresh directory unless the caller chose one.
-os.environ.setdefault("ADCOMPILE_CACHE_DIR", tempfile.mkdtemp(prefix="adcompile-tests-"))
+# Generated modules and Numba's cache go to a fresh directory unless the caller chose one;
+# the process that made it removes it at exit (pytest-xdist workers inherit the variable).
+if "ADCOMPILE_CACHE_DIR" not in os.environ:
+    os.environ["ADCOMPILE_CACHE_DIR"] = tempfile.mkdtemp(prefix="adcompile-tests-")
+    atexit.register(shutil.rmtree, os.environ["ADCOMPILE_CACHE_DIR"], ignore_errors=True)
 
 settings.register_profile(
     "default", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]

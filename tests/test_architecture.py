@@ -22,6 +22,7 @@ LAYERS = [
     "interpret",
     "_numba_rt",
     "jit",
+    "backends",
     "api",
     "cli",
     "__init__",

@@ -1,0 +1,139 @@
+"""How a kernel runs on numbers: one runner per backend, behind the same three calls.
+
+A runner evaluates the outputs of one kernel (value(s), then gradient entries):
+
+- `scalar(*values)`: at one point, floats in and out;
+- `fill(ins, outs)`: over the broadcast batch, writing output j into `outs[j]` (arrays of the
+  broadcast shape, float64 or float32: float32 results are float64 results rounded once);
+- `total(ins, shape)`: the sum of every output over the batch, without per-point arrays.
+
+Inputs are NumPy arrays (float64 or float32, any shape broadcastable to the batch). All
+arithmetic is float64. `NumbaRunner` runs the generated Numba module: it passes an input that
+is one number as a float (a loop invariant), and reduces every other input and output to a
+1-D or 2-D strided view of the same memory (broadcast axes have stride 0), so broadcasting
+copies nothing; only a broadcast that cannot be expressed in two axes is copied.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from adcompile import jit
+from adcompile.interpret import Plan
+
+Shape = tuple[int, ...]
+
+
+class NumbaRunner:
+    """Runs the generated Numba module (`codegen.numba_source`), loaded on first use."""
+
+    def __init__(self, source: str, fname: str) -> None:
+        self.source = source
+        self.fname = fname
+        self._module: ModuleType | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def module(self) -> ModuleType:
+        """The imported module (compiled, or loaded from Numba's disk cache, once)."""
+        if self._module is None:
+            with self._lock:
+                if self._module is None:
+                    self._module = jit.load(self.source)
+        return self._module
+
+    def scalar(self, *values: float) -> Sequence[float]:
+        return getattr(self.module, self.fname)(*values)  # type: ignore[no-any-return]
+
+    def fill(self, ins: Sequence[np.ndarray], outs: Sequence[np.ndarray]) -> None:
+        shape = outs[0].shape
+        if not outs[0].size:
+            return
+        dims, args, views = _layout(shape, ins, outs)
+        if len(dims) == 1:
+            self.module.batch(dims[0], *args, *views)
+        else:
+            self.module.batch2(dims[0], dims[1], *args, *views)
+
+    def total(self, ins: Sequence[np.ndarray], shape: Shape) -> Sequence[float]:
+        dims, args, _ = _layout(shape, ins, [])
+        if len(dims) == 1:
+            return self.module.total(dims[0], *args)  # type: ignore[no-any-return]
+        return self.module.total2(dims[0], dims[1], *args)  # type: ignore[no-any-return]
+
+
+class PlanRunner:
+    """Runs the NumPy interpreter (`interpret.Plan`): no compile time, for huge kernels."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+
+    def scalar(self, *values: float) -> Sequence[float]:
+        return [float(r) for r in self.plan(*(np.float64(v) for v in values))]
+
+    def _results(self, ins: Sequence[np.ndarray]) -> tuple[Any, ...]:
+        return self.plan(*(a.astype(np.float64, copy=False) for a in ins))
+
+    def fill(self, ins: Sequence[np.ndarray], outs: Sequence[np.ndarray]) -> None:
+        for out, result in zip(outs, self._results(ins)):
+            np.copyto(out, result, casting="same_kind")
+
+    def total(self, ins: Sequence[np.ndarray], shape: Shape) -> Sequence[float]:
+        if not int(np.prod(shape)):
+            return [0.0] * len(self.plan.outputs)
+        return [float(np.sum(np.broadcast_to(r, shape))) for r in self._results(ins)]
+
+
+def _layout(
+    shape: Shape, ins: Sequence[np.ndarray], outs: Sequence[np.ndarray]
+) -> tuple[list[int], list[float | np.ndarray], list[np.ndarray]]:
+    """The batch as 1 or 2 axes: kernel arguments (floats or strided views) and out views."""
+    size = int(np.prod(shape))
+    simple = all(o.flags.c_contiguous for o in outs) and all(
+        a.size == 1 or (a.shape == shape and a.flags.c_contiguous) for a in ins
+    )
+    if simple:  # the common case, without building strided views
+        args = [_number(a) if a.size == 1 else a.reshape(-1) for a in ins]
+        return [size], args, [o.reshape(-1) for o in outs]
+    arrays = [a for a in ins if a.size != 1]
+    found = _collapse(shape, [*(np.broadcast_to(a, shape) for a in arrays), *outs])
+    if found is None:  # more than 2 axes after merging: copy the inputs, write via temps
+        flat = [np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1) for a in arrays]
+        found = ([size], [*flat, *(o.reshape(-1) for o in outs)])
+        if not all(o.flags.c_contiguous for o in outs):
+            raise ValueError("out arrays with this broadcast must be C-contiguous")
+    dims, views = found
+    it = iter(views[: len(arrays)])
+    args = [_number(a) if a.size == 1 else next(it) for a in ins]
+    return dims, args, views[len(arrays) :]
+
+
+def _number(a: np.ndarray) -> float:
+    return float(a.reshape(-1)[0])
+
+
+def _collapse(shape: Shape, arrays: Sequence[np.ndarray]) -> tuple[list[int], list[Any]] | None:
+    """Views of `arrays` (all of `shape`) over at most two axes, or None if that needs more.
+
+    Axes of length 1 are dropped and neighbouring axes merged wherever every array steps
+    through them as one (stride of the outer = stride of the inner times its length).
+    """
+    axes = [k for k, d in enumerate(shape) if d != 1]
+    dims = [shape[k] for k in axes]
+    strides = [[a.strides[k] for k in axes] for a in arrays]
+    for k in range(len(dims) - 2, -1, -1):
+        if all(s[k] == s[k + 1] * dims[k + 1] for s in strides):
+            dims[k : k + 2] = [dims[k] * dims[k + 1]]
+            for s in strides:
+                s[k : k + 2] = [s[k + 1]]
+    if not dims:
+        dims, strides = [1], [[0] for _ in arrays]
+    if len(dims) > 2:
+        return None
+    return dims, [as_strided(a, tuple(dims), tuple(s)) for a, s in zip(arrays, strides)]
