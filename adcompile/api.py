@@ -18,20 +18,23 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from adcompile import codegen
-from adcompile.backends import NumbaRunner, PlanRunner
+from adcompile.backends import NumbaRunner, PlanRunner, VMRunner
 from adcompile.errors import did_you_mean
 from adcompile.interpret import Plan
 from adcompile.ir import NodeId, pformat
 from adcompile.parse import Program, parse
 from adcompile.reverse import reverse
+from adcompile.vm import Machine
 
-Backend = Literal["auto", "numba", "numpy"]
+Backend = Literal["auto", "numba", "vm", "numpy"]
 Kind = Literal["value", "value_and_grad", "grad"]
 Reduce = Literal["sum", "mean"] | None
+Runner = NumbaRunner | VMRunner | PlanRunner
 
-#: Kernels with more statements than this run on the NumPy interpreter under backend="auto":
-#: Numba's compile time grows faster than linearly with function size (DESIGN.md section 1b).
-JIT_MAX_STATEMENTS = 800
+#: Kernels with more statements than this run on the precompiled block interpreter (`vm`)
+#: under backend="auto": Numba's compile time grows faster than linearly with function size
+#: (DESIGN.md section 1b; about 2 s at this size here), while the VM has none per formula.
+JIT_MAX_STATEMENTS = 400
 
 
 class Grad(tuple):  # type: ignore[type-arg]
@@ -99,6 +102,7 @@ class Evaluator:
         reduce: Reduce = None,
     ) -> None:
         self.inputs = program.inputs
+        self._arity = len(program.inputs)
         self.kind = kind
         self.wrt = wrt
         self.reduce = reduce
@@ -119,9 +123,11 @@ class Evaluator:
             listed = ", ".join(wrt) if len(wrt) <= 8 else f"{len(wrt)} inputs"
             what += " with respect to " + listed
         self._header = codegen.header_comment(program.source, what)
-        big = self._kernel.statements > JIT_MAX_STATEMENTS or not program.inputs
-        self.backend: Backend = ("numpy" if big else "numba") if backend == "auto" else backend
-        self._runner: NumbaRunner | PlanRunner | None = None
+        self.backend: Backend = backend
+        if backend == "auto":
+            big = self._kernel.statements > JIT_MAX_STATEMENTS
+            self.backend = "numpy" if not program.inputs else ("vm" if big else "numba")
+        self._runner: Runner | None = None
         self._fast: Callable[..., Any] | None = None
         self._lock = threading.Lock()
 
@@ -147,13 +153,12 @@ class Evaluator:
 
     # -- running -------------------------------------------------------------------------
     def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
-        if (
-            out is None
-            and not kwargs
-            and len(args) == len(self.inputs)
-            and _SCALARS.issuperset(map(type, args))
-        ):
-            return (self._fast or self._make_fast())(*args)  # one point: straight to the kernel
+        if out is None and not kwargs and len(args) == self._arity:
+            for a in args:
+                if type(a) not in _SCALARS:
+                    break
+            else:  # one point, by position: straight to the compiled kernel
+                return (self._fast or self._make_fast())(*args)
         values = _bind(self.inputs, args, kwargs)
         arrays = [_as_array(name, v) for name, v in zip(self.inputs, values)]
         try:
@@ -182,23 +187,26 @@ class Evaluator:
         runner.fill(arrays, outs)
         return self._package(outs)
 
-    def _run(self) -> NumbaRunner | PlanRunner:
+    def _run(self) -> Runner:
         if self._runner is None:
             with self._lock:
                 if self._runner is None:
-                    if self.backend == "numba":
-                        self._runner = NumbaRunner(self.numba_source, self._fname)
-                    else:
-                        plan = Plan(self._graph, self._input_ids, self._outputs)
-                        self._runner = PlanRunner(plan)
+                    self._runner = self._make_runner()
         return self._runner
+
+    def _make_runner(self) -> Runner:
+        if self.backend == "numba":
+            return NumbaRunner(self.numba_source, self._fname)
+        if self.backend == "vm":
+            return VMRunner(Machine(self._graph, self._input_ids, self._outputs))
+        return PlanRunner(Plan(self._graph, self._input_ids, self._outputs))
 
     def _make_fast(self) -> Callable[..., Any]:
         """The single-point path: the scalar kernel and the packaging, as one closure."""
         runner = self._run()
         kernel = runner.scalar
         if isinstance(runner, NumbaRunner):
-            kernel = getattr(runner.module, self._fname)  # skip one Python call
+            kernel = _entry_point(getattr(runner.module, self._fname))
         nv, kind = self._n_values, self.kind
         fast: Callable[..., Any]
         if kind == "value":
@@ -244,6 +252,15 @@ class Evaluator:
             return value
         grad = grads[0] if self._bare else tuple.__new__(_grad_class(self.wrt), grads)
         return grad if self.kind == "grad" else (value, grad)
+
+
+def _entry_point(dispatcher: Any) -> Callable[..., Any]:
+    """The compiled C entry of a Numba function with one explicit signature (it skips the
+    dispatcher's type resolution: ~0.15 µs a call); the dispatcher itself without Numba."""
+    overloads = getattr(dispatcher, "overloads", None)
+    if overloads and len(overloads) == 1:
+        return next(iter(overloads.values())).entry_point  # type: ignore[no-any-return]
+    return dispatcher  # type: ignore[no-any-return]
 
 
 def _as_array(name: str, value: Any) -> np.ndarray:
@@ -321,6 +338,7 @@ class Formula:
         self._backend: Backend = backend
         self._cache: dict[tuple[Kind, tuple[str, ...], bool, Reduce], Evaluator] = {}
         self._lock = threading.Lock()
+        self._value: Evaluator | None = None
         self.text = program.source
         self.inputs = program.inputs
         self.outputs = program.output_names
@@ -333,7 +351,7 @@ class Formula:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """The value at the given inputs (a tuple for several outputs)."""
-        return self.value(*args, **kwargs)
+        return (self._value or self.value)(*args, **kwargs)
 
     def value_and_grad(
         self, wrt: str | Sequence[str] | None = None, reduce: Reduce = None
@@ -367,7 +385,8 @@ class Formula:
     @property
     def value(self) -> Evaluator:
         """The evaluator behind `f(...)`: the value(s) only, with its `.source`."""
-        return self._evaluator("value", None)
+        self._value = self._evaluator("value", None)
+        return self._value
 
     @property
     def source(self) -> str:
@@ -419,8 +438,10 @@ def compile(
         inputs: the input names in order; default: the free names in order of appearance.
             May list names the formula does not use (their gradient is 0); any other free
             name is then an error.
-        backend: "numba" (JIT, cached on disk), "numpy" (interpreter, no compile time) or
-            "auto" (Numba unless the formula is very large).
+        backend: "numba" (a kernel per formula, JIT-compiled, cached on disk), "vm" (the
+            precompiled block interpreter: no compile time per formula), "numpy" (the NumPy
+            interpreter: no Numba at all) or "auto" (Numba up to `JIT_MAX_STATEMENTS`
+            statements, the VM above).
 
     Returns:
         A `Formula`.
@@ -441,6 +462,6 @@ def compile(
         inputs = tuple(inputs)
         if len(set(inputs)) != len(inputs):
             raise ValueError(f"inputs: repeated names in {list(inputs)}")
-    if backend not in ("auto", "numba", "numpy"):
-        raise ValueError(f"backend must be 'auto', 'numba' or 'numpy', not {backend!r}")
+    if backend not in ("auto", "numba", "vm", "numpy"):
+        raise ValueError(f"backend must be 'auto', 'numba', 'vm' or 'numpy', not {backend!r}")
     return Formula(parse(formula, inputs), inputs, backend)

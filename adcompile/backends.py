@@ -1,6 +1,7 @@
 """How a kernel runs on numbers: one runner per backend, behind the same three calls.
 
-A runner evaluates the outputs of one kernel (value(s), then gradient entries):
+A runner (`NumbaRunner`, `VMRunner`, `PlanRunner`) evaluates the outputs of one kernel
+(value(s), then gradient entries):
 
 - `scalar(*values)`: at one point, floats in and out;
 - `fill(ins, outs)`: over the broadcast batch, writing output j into `outs[j]` (arrays of the
@@ -26,6 +27,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from adcompile import jit
 from adcompile.interpret import Plan
+from adcompile.vm import Machine
 
 Shape = tuple[int, ...]
 
@@ -88,6 +90,36 @@ class PlanRunner:
         if not int(np.prod(shape)):
             return [0.0] * len(self.plan.outputs)
         return [float(np.sum(np.broadcast_to(r, shape))) for r in self._results(ins)]
+
+
+class VMRunner:
+    """Runs the precompiled block interpreter (`vm.Machine`): no per-formula compile."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+
+    def scalar(self, *values: float) -> Sequence[float]:
+        return self.machine.scalar(*values)
+
+    def fill(self, ins: Sequence[np.ndarray], outs: Sequence[np.ndarray]) -> None:
+        shape, size = outs[0].shape, outs[0].size
+        if not size:
+            return
+        direct = len({o.dtype for o in outs}) == 1 and all(o.flags.c_contiguous for o in outs)
+        flat = [o.reshape(-1) for o in outs] if direct else list(np.empty((len(outs), size)))
+        self.machine.batch(size, _flat_inputs(ins, shape), flat)
+        if not direct:
+            for out, result in zip(outs, flat):
+                np.copyto(out, result.reshape(shape), casting="same_kind")
+
+    def total(self, ins: Sequence[np.ndarray], shape: Shape) -> Sequence[float]:
+        size = int(np.prod(shape))
+        return self.machine.reduce_sum(size, _flat_inputs(ins, shape))
+
+
+def _flat_inputs(ins: Sequence[np.ndarray], shape: Shape) -> list[float | np.ndarray]:
+    """Floats for one-number inputs, else 1-D arrays over the batch (copied if broadcast)."""
+    return [_number(a) if a.size == 1 else np.broadcast_to(a, shape).reshape(-1) for a in ins]
 
 
 def _layout(

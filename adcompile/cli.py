@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "--inputs", metavar="NAME,...", help="input names in order (default: free names)"
     )
     p.add_argument("--show", choices=SHOW, help="print the generated Python, Numba module or IR")
-    p.add_argument("--backend", choices=("auto", "numba", "numpy"), default="auto")
+    p.add_argument("--backend", choices=("auto", "numba", "vm", "numpy"), default="auto")
     return p
 
 

@@ -56,7 +56,7 @@ PYTHON: Final[dict[str, str]] = {
 #: `x ** 4` into multiplications but calls the general pow() for `x ** 4.0` (~30x slower).
 #: Negative exponents stay float: Numba's integer power raises ZeroDivisionError at x = 0.
 INTEGER_ARGS: Final[dict[str, int]] = {"pow": 1}
-_MAX_INTEGER_POWER: Final = 64
+MAX_INTEGER_POWER: Final = 64
 
 _RESERVED: Final = frozenset(
     set(keyword.kwlist)
@@ -194,7 +194,7 @@ def _operands(graph: Graph, namer: _Namer, op: str, args: Sequence[NodeId]) -> l
     k = INTEGER_ARGS.get(op)
     if k is not None:
         value = graph.const_value(args[k])
-        if value is not None and value.is_integer() and 0 <= value <= _MAX_INTEGER_POWER:
+        if value is not None and value.is_integer() and 0 <= value <= MAX_INTEGER_POWER:
             refs[k] = str(int(value))
     return refs
 

@@ -1,31 +1,34 @@
-"""Value + full gradient over N float64 points: adcompile vs hand-written code.
+"""Value + full gradient over N points: adcompile vs hand-written code and other tools.
 
-Usage: python benchmarks/bench_eval.py [--n 1e6] [--repeat 7] [--threads 1] [--json out.json]
-       python benchmarks/bench_eval.py --quick          # smoke run: N=1e4, repeat 2
+Usage: python benchmarks/bench_eval.py [--n 1e5,1e6,1e7] [--threads 1,2] [--repeat 7]
+                                       [--json out.json]
+       python benchmarks/bench_eval.py --quick   # smoke run: N=1e4, threads 1,2, repeat 2
 
 Contenders (all compute the value and the gradient w.r.t. every input, per point):
-adcompile (warm), a hand-written fused Numba prange kernel into preallocated outputs,
-hand-written NumPy, SymPy lambdify (cse=True), and JAX / symengine when importable.
+adcompile writing into preallocated outputs (`out=`, the fair match for the hand kernel),
+adcompile with fresh outputs (a plain call), a hand-written fused Numba prange kernel into
+preallocated outputs, hand-written NumPy, SymPy lambdify (cse=True), and JAX / symengine when
+importable. Also adcompile's fused `value_and_grad(reduce="sum")` (checked against the sum of
+the elementwise outputs) and adcompile on float32 arrays (max relative error vs float64).
 Times are medians, in ms per 1e6 points; "floor" is the memory-traffic lower bound
-(array inputs read + all outputs written) at the measured copy bandwidth.
+(array inputs read + all outputs written, float64) at the measured copy bandwidth. One table
+per (N, threads), then the speed-up of the last thread count over the first.
+Exit status 1 if any contender disagrees with adcompile.
 """
 
 import argparse
-import json
 import math
-import os
-import platform
-import statistics
 import sys
 import time
 
 import numba
 import numpy as np
 import sympy
+from _common import machine_info, median_time, print_table, write_json
 
 import adcompile as adc
 
-KERNEL = numba.njit(parallel=True, fastmath=False, error_model="numpy")
+KERNEL = numba.njit(parallel=True, fastmath=False, error_model="numpy", cache=True)
 RTOL, ATOL = 1e-10, 1e-12
 
 
@@ -201,22 +204,13 @@ def optional_contenders(syms, exprs, args, n):
         packed = np.column_stack([np.broadcast_to(np.asarray(a, float), (n,)) for a in args])
 
         def run_se():
-            r = np.asarray(sf(packed))
-            return list(r.T if r.shape[0] == n else r)
+            r = np.asarray(sf(packed))  # (n, outputs), or (outputs, 1, n) for one input
+            return list(r.reshape(n, -1).T if r.shape[0] == n else r.reshape(-1, n))
 
         out["symengine"] = run_se
     except ImportError:
         out["symengine"] = "not installed"
     return out
-
-
-def median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def copy_bandwidth(repeat):
@@ -239,7 +233,90 @@ def mismatch(outs, ref, n):
     return None
 
 
-def run_case(name, n, repeat, rng):
+# ---- adcompile's ways of running: into out=, fresh outputs, fused sum, float32
+def flat(result):
+    value, grad = result
+    return [value, *grad]
+
+
+def out_buffers(n_out, n, dtype):
+    """Preallocated outputs in the structure of value_and_grad()'s result."""
+    return np.empty(n, dtype), tuple(np.empty(n, dtype) for _ in range(n_out - 1))
+
+
+def adc_out(vg, args, n, n_out):
+    """adcompile writing into preallocated outputs; checks that it returns those arrays."""
+    buf = out_buffers(n_out, n, np.float64)
+    got = flat(vg(*args, out=buf))
+    if any(g is not b for g, b in zip(got, flat(buf))):
+        raise AssertionError("out=: the result is not the arrays passed in")
+    return lambda: flat(vg(*args, out=buf))
+
+
+def sum_check(sums, ref):
+    """None if the fused sums equal the sums of the elementwise outputs, else a description."""
+    for j, (s, r) in enumerate(zip(sums, ref)):
+        want, scale = math.fsum(r), float(np.sum(np.abs(r)))
+        if not abs(s - want) <= 1e-9 * scale + 1e-12:
+            return f"output {j}: fused {s!r} vs sum of elementwise {want!r}"
+    return None
+
+
+def float32_error(outs32, ref):
+    """Max over outputs of |f32 - f64| / (|f64| + 1e-6 * max|f64|)."""
+    errs = []
+    for o, r in zip(outs32, ref):
+        o = np.broadcast_to(np.asarray(o, dtype=np.float64), r.shape)
+        scale = 1e-6 * float(np.max(np.abs(r))) + 1e-300
+        errs.append(float(np.max(np.abs(o - r) / (np.abs(r) + scale))))
+    return max(errs)
+
+
+def float32_run(f, vg, inputs, n, n_out):
+    """float32 array inputs (parameters stay Python floats): runner, dtype and error.
+
+    The reference is float64 adcompile on the same float32-rounded inputs, so the error is
+    the kernel's float32 rounding, not the rounding of the inputs.
+    """
+    args32 = [v.astype(np.float32) if isinstance(v, np.ndarray) else v for v in inputs]
+    args64 = [v.astype(np.float64) if isinstance(v, np.ndarray) else v for v in args32]
+    ref = [np.broadcast_to(o, (n,)) for o in flat(vg(*args64))]
+    res = vg(*args32)
+    buf = out_buffers(n_out, n, np.float32)
+    vg(*args32, out=buf)
+    info = {"dtype": str(res[0].dtype), "max_rel_err": float32_error(flat(res), ref)}
+    return (lambda: vg(*args32, out=buf)), info
+
+
+def adc_contenders(f, vg, args, n, n_out, ref, res):
+    """adcompile's extra ways of running, by name; what is unsupported goes to res."""
+    out = {}
+    try:
+        out["adcompile"] = adc_out(vg, args, n, n_out)
+    except (TypeError, ValueError, AssertionError) as exc:
+        res["missing"]["adcompile"] = f"out=: {exc!r}"
+    try:
+        vsum = f.value_and_grad(reduce="sum")
+        sums = flat(vsum(*args))
+        res["reduce_sum"] = {"mismatch": sum_check(sums, ref)}
+        out["adc sum"] = lambda: vsum(*args)
+    except (TypeError, ValueError) as exc:
+        res["missing"]["adc sum"] = f"reduce='sum': {exc!r}"
+    try:
+        out["adc f32"], res["float32"] = float32_run(f, vg, [*args], n, n_out)
+        if res["float32"]["dtype"] != "float32":
+            print(f"note: float32 inputs gave {res['float32']['dtype']} outputs", file=sys.stderr)
+    except (TypeError, ValueError) as exc:
+        res["missing"]["adc f32"] = f"float32: {exc!r}"
+    return out
+
+
+NUMBA_CONTENDERS = {"adcompile", "adc fresh", "hand numba", "adc sum", "adc f32"}
+CHECKED_ELSEWHERE = {"adcompile", "adc sum", "adc f32"}  # out= identity, sum, float32 checks
+
+
+def prepare_case(name, n, rng):
+    """Compile, check every contender against adcompile; the callables to time, by name."""
     text, nb_kernel, np_fn = CASES[name]
     inputs = make_inputs(name, n, rng)
     t0 = time.perf_counter()
@@ -249,91 +326,201 @@ def run_case(name, n, repeat, rng):
     v, g = vg(*args)
     first = time.perf_counter() - t0
     ref = [np.broadcast_to(v, (n,)), *(np.broadcast_to(gi, (n,)) for gi in g)]
+    n_out = len(ref)
 
-    out = np.empty((len(ref), n))
+    hand_out = np.empty((n_out, n))
     syms, exprs = sympy_exprs(text, f.inputs)
     sp_fn = sympy.lambdify(syms, exprs, modules="numpy", cse=True)
+    res = {"first_call_s": first, "mismatch": {}, "missing": {}, "backend": vg.backend}
     contenders = {
-        "adcompile": lambda: (lambda r: [r[0], *r[1]])(vg(*args)),
-        "hand numba": lambda: (nb_kernel(*args, out), list(out))[1],
+        **adc_contenders(f, vg, args, n, n_out, ref, res),
+        "adc fresh": lambda: flat(vg(*args)),
+        "hand numba": lambda: (nb_kernel(*args, hand_out), list(hand_out))[1],
         "numpy": lambda: np_fn(*args),
         "sympy": lambda: sp_fn(*args),
         **optional_contenders(syms, exprs, args, n),
     }
-    res = {"first_call_s": first, "median_s": {}, "mismatch": {}, "missing": {}}
+    ready = {}
     for cname, fn in contenders.items():
         if isinstance(fn, str):
             res["missing"][cname] = fn
             continue
         try:
-            bad = mismatch(fn(), ref, n)  # warm-up call doubles as the correctness check
+            outs = fn()  # warm-up call doubles as the correctness check
         except Exception as exc:  # an optional backend failing must not stop the run
             res["missing"][cname] = f"failed: {exc!r}"
             continue
+        bad = None if cname in CHECKED_ELSEWHERE - {"adcompile"} else mismatch(outs, ref, n)
+        if cname == "adc sum" and res["reduce_sum"]["mismatch"]:
+            bad = res["reduce_sum"]["mismatch"]
         if bad:
             res["mismatch"][cname] = bad
-            print(f"!!! MISMATCH {name} {cname} vs adcompile: {bad}", file=sys.stderr)
-        res["median_s"][cname] = median_time(fn, repeat)
+            print(f"!!! MISMATCH {name} N={n} {cname} vs adcompile: {bad}", file=sys.stderr)
+        ready[cname] = fn
     n_arrays = sum(isinstance(a, np.ndarray) for a in args)
-    res["bytes"] = 8 * n * (n_arrays + len(ref))
-    return res
+    res["bytes"] = 8 * n * (n_arrays + n_out)
+    return ready, res
+
+
+def time_case(ready, res, repeat, earlier):
+    """Median seconds per contender; those Numba's thread count cannot affect are taken
+    from `earlier` (the same N at the first thread count) when given."""
+    med = {}
+    for cname, fn in ready.items():
+        if earlier is not None and cname not in NUMBA_CONTENDERS:
+            med[cname] = earlier["median_s"][cname]
+        else:
+            med[cname] = median_time(fn, repeat)
+    return {**res, "median_s": med}
+
+
+# ---- tables
+OPTIONAL = ("jax", "symengine")
+
+
+def cell(x, spec):
+    return "-" if x is None else format(x, spec)
+
+
+def ratio(ms, a, b):
+    return ms[a] / ms[b] if a in ms and b in ms else None
+
+
+def times_table(cases, n, bw):
+    names = ["adcompile", "adc fresh", "hand numba", "numpy", "sympy"]
+    names += [c for c in OPTIONAL if any(c in r["median_s"] for r in cases.values())]
+    names += ["adc sum", "adc f32"]
+    per = 1e3 * 1e6 / n  # seconds per call -> ms per 1e6 points
+    rows = []
+    for name, r in cases.items():
+        ms = r["median_s"]
+        cells = [cell(ms.get(c) and ms[c] * per, ".2f") for c in names]
+        rows.append([name, f"{r['bytes'] / bw * per:.2f}", *cells])
+    print("times: median ms per 1e6 points (adcompile: into out=; adc fresh: new outputs)")
+    print_table(["case", "floor", *names], rows)
+
+
+def ratios_table(cases, bw, first_n):
+    head = ["case", "adc/hand", "fresh/hand", "adc/floor", "symengine/adc", "jax/adc"]
+    head += ["sum/adc", "f32/adc", "f32 err", "adc 1st (s)"]
+    rows = []
+    for name, r in cases.items():
+        ms = r["median_s"]
+        err = r.get("float32", {}).get("max_rel_err")
+        rows.append(
+            [
+                name,
+                cell(ratio(ms, "adcompile", "hand numba"), ".2f"),
+                cell(ratio(ms, "adc fresh", "hand numba"), ".2f"),
+                cell(ms["adcompile"] / (r["bytes"] / bw) if "adcompile" in ms else None, ".1f"),
+                cell(ratio(ms, "symengine", "adcompile"), ".2f"),
+                cell(ratio(ms, "jax", "adcompile"), ".2f"),
+                cell(ratio(ms, "adc sum", "adcompile"), ".2f"),
+                cell(ratio(ms, "adc f32", "adcompile"), ".2f"),
+                cell(err, ".1e"),
+                f"{r['first_call_s']:.2f}" if first_n else "-",
+            ]
+        )
+    print("ratios (targets at N=1e7, 1 thread: adc/hand <= 1.15, symengine/adc >= 2,")
+    print("jax/adc >= 4, sum/adc <= 1; f32 err: max |f32 - f64| / (|f64| + 1e-6 max|f64|))")
+    print_table(head, rows)
+
+
+def speedups(runs, threads):
+    """2-thread (last count) over 1-thread (first count) speed-up, per N and case."""
+    lo, hi = threads[0], threads[-1]
+    out = {}
+    for run in runs:
+        if run["threads"] != lo:
+            continue
+        other = next(r for r in runs if r["n"] == run["n"] and r["threads"] == hi)
+        out[str(run["n"])] = {
+            case: {
+                c: res["median_s"][c] / other["cases"][case]["median_s"][c]
+                for c in ("adcompile", "adc fresh", "hand numba")
+                if c in res["median_s"]
+            }
+            for case, res in run["cases"].items()
+        }
+    return out
+
+
+def speedup_table(sp, lo, hi):
+    print(f"\nspeed-up {hi} threads / {lo} thread (target: >= 1.8 on C3-C5 at N=1e7)")
+    rows = []
+    for n, per_case in sp.items():
+        for case, s in per_case.items():
+            cells = [cell(s.get(c), ".2f") for c in ("adcompile", "adc fresh", "hand numba")]
+            rows.append([n, case, *cells])
+    print_table(["N", "case", "adcompile", "adc fresh", "hand numba"], rows)
+
+
+# ---- driver
+def sizes(text):
+    return [int(float(s)) for s in text.split(",") if s]
+
+
+def thread_counts(text):
+    """The requested Numba thread counts, dropping those this machine cannot run."""
+    wanted = [int(s) for s in text.split(",") if s]
+    usable = [t for t in wanted if 1 <= t <= numba.config.NUMBA_NUM_THREADS]
+    for t in sorted(set(wanted) - set(usable)):
+        print(f"skipping {t} threads: Numba has {numba.config.NUMBA_NUM_THREADS}")
+    return usable or [1]
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=sizes, default=[1_000_000], help="sizes, e.g. 1e5,1e6,1e7")
+    ap.add_argument("--threads", type=thread_counts, default=[1], help="e.g. 1,2")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--json", metavar="PATH")
+    ap.add_argument("--quick", action="store_true", help="smoke run: N=1e4, threads 1,2")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.n, args.repeat, args.threads = [10_000], 2, thread_counts("1,2")
+    return args
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=lambda s: int(float(s)), default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--json", metavar="PATH")
-    ap.add_argument("--quick", action="store_true", help="smoke run: N=1e4, repeat 2")
-    args = ap.parse_args(argv)
-    if args.quick:
-        args.n, args.repeat = 10_000, 2
-    numba.set_num_threads(args.threads)
-    n = args.n
+    args = parse_args(argv)
     bw = copy_bandwidth(args.repeat)
-    print(
-        f"N={n}  repeat={args.repeat}  numba threads={numba.get_num_threads()}  "
-        f"copy bandwidth={bw / 1e9:.2f} GB/s (read+write)"
-    )
+    print(f"sizes={args.n}  threads={args.threads}  repeat={args.repeat}  ", end="")
+    print(f"copy bandwidth={bw / 1e9:.2f} GB/s (read+write)")
+    print("numpy, sympy, jax, symengine ignore Numba's thread count: timed once per N")
     rng = np.random.default_rng(0)
-    results = {name: run_case(name, n, args.repeat, rng) for name in CASES}
-    for r in results.values():
-        r["floor_s"] = r["bytes"] / bw
-    names = ["adcompile", "hand numba", "numpy", "sympy"]
-    names += [c for c in ("jax", "symengine") if any(c in r["median_s"] for r in results.values())]
-    for c in ("jax", "symengine"):
-        why = {r["missing"].get(c) for r in results.values()} - {None}
-        if why:
-            print(f"{c}: {', '.join(sorted(why))}")
-    per = 1e3 * 1e6 / n  # seconds per call -> ms per 1e6 points
-    head = ["case", "floor", *names, "adc/hand", "adc/floor", "adc 1st (s)"]
-    rows = []
-    for name, r in results.items():
-        ms = r["median_s"]
-        adc_t = ms["adcompile"]
-        cells = [f"{ms[c] * per:.2f}" if c in ms else "-" for c in names]
-        hand = f"{adc_t / ms['hand numba']:.2f}" if "hand numba" in ms else "-"
-        floor, first = f"{r['floor_s'] * per:.2f}", f"{r['first_call_s']:.2f}"
-        ratios = [hand, f"{adc_t / r['floor_s']:.1f}"]
-        rows.append([name, floor, *cells, *ratios, first])
-    widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(head)]
-    print("times: median ms per 1e6 points")
-    for row in [head, *rows]:
-        print("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
-    if any(r["mismatch"] for r in results.values()):
+    runs = []
+    for n in args.n:
+        prepared = {name: prepare_case(name, n, rng) for name in CASES}
+        first = None
+        for t in args.threads:
+            numba.set_num_threads(t)
+            cases = {
+                name: time_case(ready, res, args.repeat, first and first["cases"][name])
+                for name, (ready, res) in prepared.items()
+            }
+            runs.append({"n": n, "threads": t, "cases": cases})
+            first = first or runs[-1]
+            print(f"\n== N={n}  numba threads={numba.get_num_threads()}")
+            times_table(cases, n, bw)
+            ratios_table(cases, bw, n == args.n[0])
+        del prepared
+    missing = {
+        (c, why) for run in runs for r in run["cases"].values() for c, why in r["missing"].items()
+    }
+    for c, why in sorted(missing):
+        print(f"{c}: {why}")
+    sp = speedups(runs, args.threads) if len(args.threads) > 1 else {}
+    if sp:
+        speedup_table(sp, args.threads[0], args.threads[-1])
+    bad = any(r["mismatch"] for run in runs for r in run["cases"].values())
+    if bad:
         print("!!! SOME CONTENDERS DISAGREE WITH ADCOMPILE (see above)", file=sys.stderr)
     if args.json:
-        mods = {"numpy": np, "numba": numba, "sympy": sympy, "adcompile": adc}
-        info = {k: getattr(m, "__version__", "?") for k, m in mods.items()}
-        info.update(platform=platform.platform(), processor=platform.processor())
-        info.update(python=platform.python_version(), cpu_count=os.cpu_count())
-        doc = {"n": n, "repeat": args.repeat, "threads": numba.get_num_threads()}
-        doc.update(copy_bandwidth_Bps=bw, machine=info, cases=results)
-        with open(args.json, "w") as fh:
-            json.dump(doc, fh, indent=2)
-        print(f"wrote {args.json}")
-    return 1 if any(r["mismatch"] for r in results.values()) else 0
+        doc = {"sizes": args.n, "threads": args.threads, "repeat": args.repeat}
+        doc.update(copy_bandwidth_Bps=bw, runs=runs, speedup=sp)
+        write_json(args.json, {**doc, "machine": machine_info(sympy=sympy)})
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

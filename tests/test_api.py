@@ -181,7 +181,7 @@ def test_ieee_semantics_no_exceptions():
     assert math.isinf(g.x) and math.isinf(g.y)
 
 
-@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("backend", ["numba", "vm", "numpy"])
 def test_backends_agree(backend):
     f = adc.compile("where(x > 0, sqrt(x), x^3) + hypot(x, y)*atan2(y, x)", backend=backend)
     xs = np.array([-1.5, 0.25, 2.0])
@@ -191,6 +191,18 @@ def test_backends_agree(backend):
     np.testing.assert_allclose(v, rv, rtol=1e-14)
     np.testing.assert_allclose(g.x, rg.x, rtol=1e-13)
     np.testing.assert_allclose(g.y, rg.y, rtol=1e-13)
+
+
+def test_auto_backend_picks_the_vm_for_big_kernels():
+    chain = "\n".join(f"x{k + 1} = sin(x{k})*y + 0.5*x{k}" for k in range(40))
+    f = adc.compile(chain)
+    assert f.value.backend == "numba"  # 160 statements
+    vg = f.value_and_grad()
+    assert vg.backend == "vm"  # 436 statements: no per-formula compile
+    v, g = vg(0.3, 1.1)
+    rv, rg = adc.compile(chain, backend="numpy").value_and_grad()(0.3, 1.1)
+    assert v == pytest.approx(rv, rel=1e-14) and g.y == pytest.approx(rg.y, rel=1e-13)
+    assert adc.compile("2 + 3").value.backend == "numpy"  # no inputs
 
 
 def test_pickle_roundtrip():

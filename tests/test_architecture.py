@@ -22,6 +22,7 @@ LAYERS = [
     "interpret",
     "_numba_rt",
     "jit",
+    "vm",
     "backends",
     "api",
     "cli",

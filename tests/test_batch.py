@@ -14,7 +14,7 @@ from adcompile.api import Grad
 
 C1 = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
 C3 = "log(x*y) + sin(x)^2*exp(-y)"
-BACKENDS = ["numba", "numpy"]
+BACKENDS = ["numba", "vm", "numpy"]
 
 
 def flat(result: Any) -> list[np.ndarray]:

@@ -1,4 +1,5 @@
-"""Smoke run of the benchmark script: it runs end to end and every contender agrees."""
+"""Smoke runs of the benchmark scripts (--quick): each runs end to end, every contender agrees,
+and the JSON it writes has the expected keys. No timing assertions."""
 
 from __future__ import annotations
 
@@ -7,21 +8,87 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_eval.py"
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
 
 
-def test_benchmark_quick_run(tmp_path: Path) -> None:
+def run_quick(script: str, tmp_path: Path) -> dict[str, Any]:
+    """Run `script --quick --json PATH` in a fresh interpreter; its JSON output."""
     out = tmp_path / "bench.json"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--json", str(out)],
+        [sys.executable, str(BENCHMARKS / script), "--quick", "--json", str(out)],
         capture_output=True,
         text=True,
-        env=dict(os.environ),
+        env=env,
         timeout=600,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "MISMATCH" not in proc.stdout
-    data = json.loads(out.read_text())
-    assert data, "no results written"
+    assert "MISMATCH" not in proc.stdout + proc.stderr
+    data: dict[str, Any] = json.loads(out.read_text())
+    assert {"machine"} <= data.keys()
+    return data
+
+
+def test_bench_eval_quick(tmp_path: Path) -> None:
+    data = run_quick("bench_eval.py", tmp_path)
+    assert {"sizes", "threads", "repeat", "copy_bandwidth_Bps", "runs", "speedup"} <= data.keys()
+    assert [(r["n"], r["threads"]) for r in data["runs"]] == [
+        (n, t) for n in data["sizes"] for t in data["threads"]
+    ]
+    for run in data["runs"]:
+        assert set(run["cases"]) == {"C1", "C2", "C3", "C4", "C5"}
+        for case in run["cases"].values():
+            assert {"median_s", "first_call_s", "bytes", "mismatch", "missing"} <= case.keys()
+            assert not case["mismatch"]
+            assert {"adc fresh", "hand numba", "numpy", "sympy"} <= case["median_s"].keys()
+    if len(data["threads"]) > 1:
+        assert set(data["speedup"]) == {str(n) for n in data["sizes"]}
+
+
+def test_bench_scaling_quick(tmp_path: Path) -> None:
+    data = run_quick("bench_scaling.py", tmp_path)
+    assert {"threads", "repeat", "members"} <= data.keys()
+    members = data["members"]
+    assert [(m["family"], m["size"]) for m in members] == [
+        ("chain", 10),
+        ("chain", 100),
+        ("rosenbrock", 10),
+    ]
+    for m in members:
+        assert {"form", "parse_s", "build_s", "cold", "warm", "eval"} <= m.keys()
+        for run in (m["cold"], m["warm"]):
+            assert run["status"] == "ok", run
+            assert {"import_s", "first_s", "backend", "max_rel_err"} <= run.keys()
+            assert run["correct"], run
+        ev = m["eval"]
+        assert {"n_points", "backend", "value_backend", "value_s", "value_and_grad_s"} <= ev.keys()
+        assert {"ratio", "value_ns_per_point", "value_and_grad_ns_per_point"} <= ev.keys()
+
+
+def test_bench_compile_quick(tmp_path: Path) -> None:
+    data = run_quick("bench_compile.py", tmp_path)
+    assert {"codegen", "codegen_per_op_ratio", "reload", "calls"} <= data.keys()
+    assert len(data["codegen"]) == 2
+    for row in data["codegen"]:
+        assert {"ops", "parse_s", "grad_s", "source_s", "total_s"} <= row.keys()
+    reload = data["reload"]
+    assert reload["cold"]["status"] == "ok", reload["cold"]
+    assert all(w["status"] == "ok" for w in reload["warm"]), reload["warm"]
+    assert reload["warm_median_first_s"] is not None
+    calls = data["calls"]
+    assert not calls["mismatch"]
+    assert {"adcompile vg(...)", "adcompile f(...)", "hand njit value+grad"} <= set(
+        calls["us_per_call"]
+    )
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in BENCHMARKS.glob("bench_*.py")))
+def test_every_benchmark_has_a_smoke_test(script: str) -> None:
+    assert f'"{script}"' in Path(__file__).read_text()
