@@ -237,7 +237,8 @@ def numba_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
     - `batch2(n, m, ...)`: the same over 2-D inputs and outputs (broadcast views with zero
       strides need no copy), parallel over the n rows;
     - `total(n, ...)` and `total2(n, m, ...)`: the sums over the points of every output, as a
-      tuple (a fused reduction: no per-point arrays).
+      tuple (a fused reduction: no per-point arrays). Only their own additions may be
+      reassociated (`fastmath={"reassoc"}`: ~2x faster sums); the kernel keeps IEEE order.
     """
     opts = 'cache=True, error_model="numpy"'
     signature = "(" + ", ".join("float64" for _ in kernel.params) + ",)"
@@ -246,7 +247,10 @@ def numba_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
     lines += _function(kernel, fname, [f'@numba.njit("{signature}", {opts})'])
     if kernel.params:
         for dims, reduce in ((1, False), (2, False), (1, True), (2, True)):
-            lines += ["", "", f"@numba.njit(parallel=True, {opts})"]
+            # Reductions may reassociate their own additions (as any parallel sum does), so
+            # LLVM can vectorise them; the kernel, compiled on its own, keeps strict IEEE.
+            fast = ', fastmath={"reassoc"}' if reduce else ""
+            lines += ["", "", f"@numba.njit(parallel=True, {opts}{fast})"]
             lines += _driver(kernel, fname, dims, reduce)
     return "\n".join(lines) + "\n"
 

@@ -249,3 +249,11 @@ def test_grad_is_a_named_tuple_built_cheaply() -> None:
         g["xx"]
     with pytest.raises(AttributeError):
         g.x = 5.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reduce_reassociates_only_its_own_sums(backend: str) -> None:
+    # per point (x*y + 1e16) - 1e16 is exactly 0 in IEEE order; a reassociated kernel gives 1
+    f = adc.compile("(x*y + 1e16) - 1e16", backend=backend)
+    value, grad = f.value_and_grad(reduce="sum")(np.ones(4096), 1.0)
+    assert value == 0.0 and grad == (4096.0, 4096.0)
