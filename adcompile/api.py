@@ -80,6 +80,9 @@ def _grad_class(fields: tuple[str, ...]) -> type[Grad]:
 
 #: Types the single-point fast path hands straight to the compiled scalar kernel.
 _SCALARS: Final = frozenset({float, int, np.float64})
+#: How the fast path packages the kernel's tuple: (value, Grad), value, the tuple itself,
+#: the bare derivative, Grad.
+_PAIR, _ONE, _ALL, _SECOND, _GRAD = range(5)
 
 
 class Evaluator:
@@ -129,6 +132,8 @@ class Evaluator:
             self.backend = "numpy" if not program.inputs else ("vm" if big else "numba")
         self._runner: Runner | None = None
         self._fast: Callable[..., Any] | None = None
+        self._pack = _PAIR
+        self._grad_cls = _grad_class(wrt)
         self._lock = threading.Lock()
 
     # -- what it is ----------------------------------------------------------------------
@@ -158,7 +163,17 @@ class Evaluator:
                 if type(a) not in _SCALARS:
                     break
             else:  # one point, by position: straight to the compiled kernel
-                return (self._fast or self._make_fast())(*args)
+                r = (self._fast or self._make_fast())(*args)
+                pack = self._pack  # packaging inlined: this path is ~1 us a call
+                if pack == _PAIR:
+                    return r[0], tuple.__new__(self._grad_cls, r[1:])
+                if pack == _ONE:
+                    return r[0]
+                if pack == _ALL:
+                    return tuple(r)
+                if pack == _SECOND:
+                    return r[1]
+                return tuple.__new__(self._grad_cls, r[1:])
         values = _bind(self.inputs, args, kwargs)
         arrays = [_as_array(name, v) for name, v in zip(self.inputs, values)]
         try:
@@ -202,28 +217,19 @@ class Evaluator:
         return PlanRunner(Plan(self._graph, self._input_ids, self._outputs))
 
     def _make_fast(self) -> Callable[..., Any]:
-        """The single-point path: the scalar kernel and the packaging, as one closure."""
+        """The single-point path: the compiled scalar kernel's entry and how to package it."""
         runner = self._run()
         kernel = runner.scalar
         if isinstance(runner, NumbaRunner):
             kernel = _entry_point(getattr(runner.module, self._fname))
-        nv, kind = self._n_values, self.kind
-        fast: Callable[..., Any]
-        if kind == "value":
-            fast = (lambda *a: kernel(*a)[0]) if nv == 1 else (lambda *a: tuple(kernel(*a)))
-        elif self._bare and kind == "grad":
-            fast = lambda *a: kernel(*a)[1]  # noqa: E731
+        if self.kind == "value":
+            self._pack = _ONE if self._n_values == 1 else _ALL
         elif self._bare:
-            fast = lambda *a: tuple(kernel(*a))  # noqa: E731
+            self._pack = _ALL if self.kind == "value_and_grad" else _SECOND
         else:
-            cls, new = _grad_class(self.wrt), tuple.__new__
-
-            def fast(*a: float) -> Any:
-                r = kernel(*a)
-                return (r[0], new(cls, r[1:])) if kind == "value_and_grad" else new(cls, r[1:])
-
-        self._fast = fast
-        return fast
+            self._pack = _PAIR if self.kind == "value_and_grad" else _GRAD
+        self._fast = kernel
+        return kernel
 
     def _unpack(self, out: Any, shape: tuple[int, ...]) -> list[np.ndarray]:
         """The out arrays in kernel order, checked, from the structure of the result."""

@@ -166,7 +166,8 @@ def evaluation(text, make_args, repeat, target_s, max_n):
         n = min(cap, max(2 * n, int(n * 2 * target_s / max(t, 1e-9))))
     res = {"n_points": n, "backend": vg.backend, "value_backend": value.backend}
     res.update(timed(value, vg, args, repeat, n, ""))
-    out_v, out_vg = np.empty(n), (np.empty(n), tuple(np.empty(n) for _ in f.inputs))
+    block = np.empty((len(f.inputs) + 1, n))  # rows of one block (see bench_eval.out_buffers)
+    out_v, out_vg = np.empty(n), (block[0], tuple(block[1:]))
     try:
         value(*args, out=out_v), vg(*args, out=out_vg)
     except TypeError as exc:  # an adcompile without out=
