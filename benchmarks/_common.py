@@ -15,6 +15,11 @@ import numpy as np
 import adcompile as adc
 
 
+def sizes(text):
+    """A comma-separated list of sizes on the command line: "1e5,1e6" -> [100000, 1000000]."""
+    return [int(float(s)) for s in text.split(",") if s]
+
+
 def median_time(fn, repeat):
     """Median wall time of `repeat` calls of fn(), in seconds."""
     times = []

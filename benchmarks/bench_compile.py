@@ -25,7 +25,7 @@ import tempfile
 import time
 
 import numba
-from _common import machine_info, median_time, print_table, run_child, write_json
+from _common import machine_info, median_time, print_table, run_child, sizes, write_json
 
 import adcompile as adc
 
@@ -203,10 +203,6 @@ def report_calls(res):
         ref = floor["grad"] if "grad" in name or "vg" in name else floor["value"]
         rows.append([name, f"{t:.3f}", f"{t / ref:.2f}"])
     print_table(["callable", "us/call", "vs hand njit"], rows)
-
-
-def sizes(text):
-    return [int(float(s)) for s in text.split(",") if s]
 
 
 def parse_args(argv):

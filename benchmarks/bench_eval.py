@@ -24,7 +24,7 @@ import time
 import numba
 import numpy as np
 import sympy
-from _common import machine_info, median_time, print_table, write_json
+from _common import machine_info, median_time, print_table, sizes, write_json
 
 import adcompile as adc
 
@@ -459,10 +459,6 @@ def speedup_table(sp, lo, hi):
 
 
 # ---- driver
-def sizes(text):
-    return [int(float(s)) for s in text.split(",") if s]
-
-
 def thread_counts(text):
     """The requested Numba thread counts, dropping those this machine cannot run."""
     wanted = [int(s) for s in text.split(",") if s]

@@ -29,7 +29,7 @@ import time
 
 import numba
 import numpy as np
-from _common import machine_info, median_time, print_table, run_child, write_json
+from _common import machine_info, median_time, print_table, run_child, sizes, write_json
 
 import adcompile as adc
 
@@ -262,10 +262,6 @@ def report(results):
     print("backend: value_and_grad/value evaluators; 1st: compile() to first gradient, fresh")
     print("process (cold: new cache dir; warm: same dir again), import excluded; ns/pt:")
     print("median per point, fresh outputs; out: the same into preallocated outputs (out=)")
-
-
-def sizes(text):
-    return [int(float(s)) for s in text.split(",") if s]
 
 
 def parse_args(argv):
