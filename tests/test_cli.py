@@ -21,6 +21,14 @@ def test_value_and_derivative_at_a_point(capsys: pytest.CaptureFixture[str]) -> 
     assert out.splitlines() == ["value = 63", "d/dx = 93"], out
 
 
+@pytest.mark.parametrize("backend", ["numba", "vm", "numpy"])
+def test_every_backend_gives_the_same_numbers(
+    backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([POLY, "--at", "x=2", "--backend", backend]) == 0
+    assert capsys.readouterr().out.splitlines() == ["value = 63", "d/dx = 93"]
+
+
 def test_show_python(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([POLY, "--show", "python"]) == 0
     out = capsys.readouterr().out
