@@ -2,8 +2,10 @@
 
 A `Formula` holds the parsed program. `f(...)`, `f.value_and_grad(wrt)` and `f.grad(wrt)` give
 `Evaluator`s: each copies the primal graph, appends what it needs (reverse mode for gradients),
-prints a kernel and runs it, by default through Numba (compiled on first call, cached on disk)
-and through the NumPy interpreter for formulas too large to JIT quickly.
+prints a kernel and runs it through a runner of `backends`: by default Numba (compiled on first
+call, cached on disk), and the precompiled block interpreter (`vm`) for formulas too large to
+JIT quickly. Calls with numbers go straight to the compiled scalar kernel; calls with arrays
+broadcast without copies, into fresh or given (`out=`) arrays, or into fused sums (`reduce`).
 """
 
 from __future__ import annotations
