@@ -235,23 +235,18 @@ class Evaluator:
 
     def _unpack(self, out: Any, shape: tuple[int, ...]) -> list[np.ndarray]:
         """The out arrays in kernel order, checked, from the structure of the result."""
-        nv = self._n_values
-        value_part = [] if self.kind == "grad" else ([out] if nv == 1 else list(out))
-        if self.kind == "value_and_grad":
-            value_part, grad_part = _pair(out)
-            value_part = [value_part]
-        elif self.kind == "grad":
-            grad_part = out
-        if self.kind != "value":
-            grads = [grad_part] if self._bare else list(grad_part)
-            if len(grads) != len(self.wrt):
-                raise ValueError(f"out: expected {len(self.wrt)} gradient arrays, got {len(grads)}")
-            value_part = [*value_part, *grads]
-        if self.kind == "grad":  # the kernel computes the value(s) too: write them nowhere
-            value_part = [np.empty(shape, dtype=_out_dtype(value_part[0])), *value_part]
-        for o in value_part:
-            _check_out(o, shape)
-        return value_part
+        if self.kind == "value":
+            single = self._n_values == 1
+            arrays = [out] if single else _sequence(out, self._n_values, "value arrays")
+        else:
+            value, grad = _pair(out) if self.kind == "value_and_grad" else (None, out)
+            grads = [grad] if self._bare else _sequence(grad, len(self.wrt), "gradient arrays")
+            if value is None:  # grad(): the kernel computes the value too; it goes to scratch
+                value = np.empty(shape, dtype=_out_dtype(grads[0]))
+            arrays = [value, *grads]
+        for a in arrays:
+            _check_out(a, shape)
+        return arrays
 
     def _package(self, results: Sequence[Any]) -> Any:
         values, grads = results[: self._n_values], results[self._n_values :]
@@ -290,6 +285,13 @@ def _pair(out: Any) -> tuple[Any, Any]:
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise TypeError("out: expected (value_array, gradient_arrays), as the result")
     return out[0], out[1]
+
+
+def _sequence(out: Any, count: int, what: str) -> list[Any]:
+    if not isinstance(out, (tuple, list)) or len(out) != count:
+        got = len(out) if isinstance(out, (tuple, list)) else type(out).__name__
+        raise ValueError(f"out: expected {count} {what}, got {got}")
+    return list(out)
 
 
 def _out_dtype(a: Any) -> Any:

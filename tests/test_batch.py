@@ -257,3 +257,14 @@ def test_reduce_reassociates_only_its_own_sums(backend: str) -> None:
     f = adc.compile("(x*y + 1e16) - 1e16", backend=backend)
     value, grad = f.value_and_grad(reduce="sum")(np.ones(4096), 1.0)
     assert value == 0.0 and grad == (4096.0, 4096.0)
+
+
+def test_out_of_a_program_with_several_outputs() -> None:
+    f = adc.compile("a = x*y\na, a + x")
+    x = np.linspace(0, 1, 4)
+    outs = (np.empty(4), np.empty(4))
+    got = f.value(x, 2.0, out=outs)
+    assert got[0] is outs[0] and got[1] is outs[1]
+    np.testing.assert_array_equal(outs[1], 3 * x)
+    with pytest.raises(ValueError, match="expected 2 value arrays, got 1"):
+        f.value(x, 2.0, out=(np.empty(4),))
