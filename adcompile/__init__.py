@@ -9,6 +9,7 @@
 __version__ = "0.1.0"
 
 from adcompile.api import Evaluator, Formula, Grad, compile
+from adcompile.check import GradCheck, check_grad
 from adcompile.errors import (
     ArityError,
     ConstantError,
@@ -17,6 +18,7 @@ from adcompile.errors import (
     UndefinedNameError,
     UnknownFunctionError,
 )
+from adcompile.trace import Trace, trace
 
 __all__ = [
     "ArityError",
@@ -25,9 +27,13 @@ __all__ = [
     "Formula",
     "FormulaError",
     "Grad",
+    "GradCheck",
     "ParseError",
+    "Trace",
     "UndefinedNameError",
     "UnknownFunctionError",
     "__version__",
+    "check_grad",
     "compile",
+    "trace",
 ]

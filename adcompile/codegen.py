@@ -4,9 +4,11 @@ Both targets emit flat SSA, one assignment per node (nested expressions hit CPyt
 limits), in id order, which is topological. Names: inputs and assigned values keep the user's
 names (made safe: keywords, builtins and generated-name patterns get a trailing `_`), other
 values are `t0, t1, ...` and the adjoint of `v` is `b_v`. Adjoint lines come in blocks headed
-by the forward statement they differentiate. Target syntax lives in the template table
-`PYTHON`, one entry per op (a test checks it covers `OPS`). User text never reaches the code:
-only names that match the identifier grammar and numbers printed by `repr(float)`.
+by the forward statement they differentiate; a value made by a stability rewrite gets a
+`# stable rewrite: ...` line just above it (`graph.notes`). Target syntax lives in the
+template table `PYTHON`, one entry per op (a test checks it covers `OPS`). User text never
+reaches the code: only names that match the identifier grammar and numbers printed by
+`repr(float)`.
 """
 
 from __future__ import annotations
@@ -52,9 +54,31 @@ PYTHON: Final[dict[str, str]] = {
 }
 # fmt: on
 
+#: One op in the formula language, for people (trace tables, graph labels, comments):
+#: the infix ops, and `name(args)` for the rest (`formula_text`).
+FORMULA: Final[dict[str, str]] = {
+    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
+    "neg": "-{0}", "pow": "{0}^{1}", "mul0": "{0} * {1}",
+    "lt": "{0} < {1}", "le": "{0} <= {1}", "gt": "{0} > {1}", "ge": "{0} >= {1}",
+    "eq": "{0} == {1}", "ne": "{0} != {1}", "and": "{0} and {1}", "or": "{0} or {1}",
+    "not": "not {0}",
+}  # fmt: skip
+
+
+def formula_text(op: str, args: Sequence[str]) -> str:
+    """One node as formula-language text: `a * b`, `exp(e)`, `where(c, a, b)`."""
+    template = FORMULA.get(op)
+    return template.format(*args) if template else f"{op}({', '.join(args)})"
+
+
 #: Arguments printed as integer literals when they are small whole constants: Numba turns
 #: `x ** 4` into multiplications but calls the general pow() for `x ** 4.0` (~30x slower).
 #: Negative exponents stay float: Numba's integer power raises ZeroDivisionError at x = 0.
+#: The comment heading each run of lines a pass made, by the pass's tag.
+SECTIONS: Final[dict[str, str]] = {
+    "adjoint": "# reverse: b_v is the derivative of the output with respect to v",
+    "tangent": "# forward mode: d_v is the derivative of v along the seed direction",
+}
 INTEGER_ARGS: Final[dict[str, int]] = {"pow": 1}
 MAX_INTEGER_POWER: Final = 64
 
@@ -65,7 +89,10 @@ _RESERVED: Final = frozenset(
     | {"math", "np", "numba", "batch", "n", "i", "r", "at", "out"}
     | {"value", "grad", "value_and_grad"}
 )
-_GENERATED: Final = re.compile(r"^(t\d+|b_.*|in\d+)$")
+_GENERATED: Final = re.compile(r"^(t\d+|b_.*|d_.*|in\d+)$")
+#: Input nodes whose name starts with this are seeds a pass made (tangents `'d_x`, adjoint
+#: seeds `'b_f`): printed without it. No name from the language starts with it.
+SEED_MARK: Final = "'"
 _MAX_NAME: Final = 40
 
 
@@ -101,7 +128,7 @@ class Kernel:
         return sum(1 for line in self.lines if not line.startswith("#"))
 
 
-class _Namer:
+class Namer:
     """Assigns each emitted node its SSA name, deterministically, in emission order."""
 
     def __init__(self, graph: Graph, inputs: Sequence[NodeId]) -> None:
@@ -111,7 +138,12 @@ class _Namer:
         self.temps = 0
         for k, nid in enumerate(inputs):
             user = str(graph.nodes[nid].attr)
-            self.names[nid] = self.claim(safe_name(user) if len(user) <= _MAX_NAME else f"in{k}")
+            if user.startswith(SEED_MARK):
+                self.names[nid] = self.claim(user[len(SEED_MARK) :])
+            else:
+                self.names[nid] = self.claim(
+                    safe_name(user) if len(user) <= _MAX_NAME else f"in{k}"
+                )
 
     def claim(self, name: str) -> str:
         base, k = name, 2
@@ -127,10 +159,13 @@ class _Namer:
     def define(self, nid: NodeId) -> str:
         user = self.graph.names.get(nid)
         primal = self.graph.bar.get(nid)
+        of = self.graph.dot.get(nid)
         if user is not None and len(user) <= _MAX_NAME:
             name = safe_name(user)
         elif primal is not None and primal in self.names:
             name = "b_" + self.names[primal].rstrip("_")
+        elif of is not None and of in self.names:
+            name = "d_" + self.names[of].rstrip("_")
         else:
             name, self.temps = f"t{self.temps}", self.temps + 1
         self.names[nid] = self.claim(name)
@@ -148,12 +183,12 @@ def build_kernel(
     `grad_of[j]`, when given, is the input whose derivative output j is: where that value
     already has another name, an alias line `b_x = ...` makes the returned names say so.
     """
-    namer = _Namer(graph, inputs)
+    namer = Namer(graph, inputs)
     live = graph.live([o for o in outputs if o is not None])
     lines: list[str] = []
-    forward_text: dict[NodeId, str] = {}
+    text: dict[NodeId, str] = {}  # the statement that computed each emitted node
     section = ""
-    group: NodeId | None = None
+    group: tuple[str, NodeId] | None = None
     uses_np = False
     for nid, node in enumerate(graph.nodes):
         if not live[nid] or not node.args:
@@ -165,16 +200,19 @@ def build_kernel(
         if origin is None and section != "forward":
             section = "forward"
             lines.append("# forward")
-        if origin is not None and section != "reverse":
-            section = "reverse"
-            lines.append("# reverse: b_v is the derivative of the output with respect to v")
-        if origin is not None and origin[1] != group:
-            group = origin[1]
-            lines.append(f"# from {forward_text.get(group, '?')}")
+        if origin is not None and section != origin[0]:
+            section = origin[0]
+            lines.append(SECTIONS[section])
+        if origin is not None and origin != group:
+            group = origin
+            of = origin[1]
+            lines.append(f"# from {text.get(of) or _unemitted(graph, namer, of)}")
+        note = graph.notes.get(nid)
+        if note is not None:
+            lines.append(f"# stable rewrite: {note}")
         name = namer.define(nid)
         statement = f"{name} = {rhs}"
-        if origin is None:
-            forward_text[nid] = statement
+        text[nid] = statement
         lines.append(statement)
     returns = [namer.ref(o) if o is not None else "0.0" for o in outputs]
     aliases = [
@@ -189,7 +227,16 @@ def build_kernel(
     return Kernel(tuple(namer.names[i] for i in inputs), tuple(lines), tuple(returns), uses_np)
 
 
-def _operands(graph: Graph, namer: _Namer, op: str, args: Sequence[NodeId]) -> list[str]:
+def _unemitted(graph: Graph, namer: Namer, nid: NodeId) -> str:
+    """A node this kernel does not compute, as its formula over what it can name."""
+    node = graph.nodes[nid]
+    refs = [
+        namer.ref(a) if a in namer.names or not graph.nodes[a].args else f"%{a}" for a in node.args
+    ]
+    return PYTHON[node.op].format(*refs) + "  (not needed itself)"
+
+
+def _operands(graph: Graph, namer: Namer, op: str, args: Sequence[NodeId]) -> list[str]:
     refs = [namer.ref(a) for a in args]
     k = INTEGER_ARGS.get(op)
     if k is not None:

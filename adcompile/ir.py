@@ -3,11 +3,12 @@
 A `Graph` holds `nodes` (`Node(op, args, attr)`); a node's arguments always have smaller ids,
 so creation order is a topological order and every pass is a plain loop (never recursion).
 All nodes are created through one door, `Graph.apply`, which checks arity, puts the arguments
-of commutative ops in canonical order, applies the exact rewrites of `simplify.RULES`, folds
+of commutative ops in canonical order, applies the exact rewrites of `simplify.RULES` (then,
+while `stable` is set, the numerical-stability rewrites of `simplify.STABLE`), folds
 constants and interns the node (so equal subexpressions are one node: CSE for free).
-Side tables keyed by id (user names, which pass created a node and for which primal node)
-never take part in interning. `Expr` is an operator-overloading handle used by the op table's
-derivative rules.
+Side tables keyed by id (user names, which pass created a node and for which primal node,
+notes of the stability rewrites) never take part in interning. `Expr` is an
+operator-overloading handle used by the op table's derivative rules.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from adcompile.ops import OPS
-from adcompile.simplify import RULES
+from adcompile.simplify import RULES, STABLE
 
 NodeId = int
 
@@ -53,8 +54,11 @@ class Graph:
         self.names: dict[NodeId, str] = {}  # user names of inputs and assigned values
         self.origin: dict[NodeId, tuple[str, NodeId]] = {}  # ("adjoint", primal id), ...
         self.bar: dict[NodeId, NodeId] = {}  # adjoint node -> the primal node it is d out/d of
+        self.dot: dict[NodeId, NodeId] = {}  # tangent node -> the node it is the tangent of
         self.tag: tuple[str, NodeId] | None = None  # recorded for nodes created meanwhile
         self.strict_fold = False  # raise FoldError when folding makes inf/NaN from finite
+        self.stable = True  # apply the stability rewrites of `simplify.STABLE`
+        self.notes: dict[NodeId, str] = {}  # node -> what stability rewrite produced it
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -67,6 +71,9 @@ class Graph:
         new.names = dict(self.names)
         new.origin = dict(self.origin)
         new.bar = dict(self.bar)
+        new.stable = self.stable
+        new.notes = dict(self.notes)
+        new.dot = dict(self.dot)
         return new
 
     # -- the door --------------------------------------------------------------------------
@@ -97,6 +104,10 @@ class Graph:
         if opdef.commutative:
             args = tuple(sorted(args))
         for rule in RULES.get(op, ()):
+            found = rule(self, args)
+            if found is not None:
+                return found
+        for rule in STABLE.get(op, ()) if self.stable else ():
             found = rule(self, args)
             if found is not None:
                 return found

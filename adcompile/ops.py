@@ -124,12 +124,30 @@ def abs(x: Expr) -> Expr:
     return _ap("abs", x)
 
 
-def _sigmoid_slope(t: Expr) -> Expr:
-    return t / ((1.0 + t) * (1.0 + t))
+def _sigmoid_slope(x: Expr, o: Expr) -> Expr:
+    """sigmoid'(x) = o * sigmoid(-x), accurate and never NaN for every x.
+
+    For x > 0 it is exp(-x) * o * o (o * (1 - o) loses digits as 1 - o cancels, all of them
+    from x = 37 on); for x <= 0 it is o * (1 - o) (exp(-x) may overflow there, and 1 - o is
+    accurate).
+    exp(-x) is the one the value template computes, so the compiled kernel shares it.
+    """
+    return where(gt(x, 0.0), exp(-x) * o * o, o * (1.0 - o))
 
 
 def sigmoid(x: Expr) -> Expr:
     return _ap("sigmoid", x)
+
+
+def _softplus_slope(x: Expr, o: Expr) -> Expr:
+    """softplus'(x) = sigmoid(x) from t = exp(-|x|), the exponential the value computes.
+
+    sigmoid(|x|) = 1 / (1 + t) for x > 0 and t * sigmoid(|x|) otherwise: accurate, never
+    NaN, and the compiled kernel computes t once for the value and the slope.
+    """
+    a = abs(x)
+    r = sigmoid(a)
+    return where(gt(x, 0.0), r, exp(-a) * r)
 
 
 def where(c: Expr, a: Expr | float, b: Expr | float) -> Expr:
@@ -227,9 +245,11 @@ defop("where", 3, lambda c, a, b: _f(np.where(np.not_equal(c, 0.0), a, b)),
       lambda sp, c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True)), selects=True)
 # mul0(a, b) = a * b, but exactly 0 when a == 0 even if b is inf or NaN. Reverse mode uses it
 # below a selecting op, so the branch not taken contributes 0, never NaN (DESIGN.md section 5).
+# It selects too (a == 0 switches b off), so forward mode over it (Hessians) keeps that.
 defop("mul0", 2, lambda a, b: _f(np.where(np.equal(a, 0.0), 0.0, np.multiply(a, b))),
-      (lambda a, b, o: where(eq(a, 0.0), 0.0, b), lambda a, b, o: a),
-      lambda sp, a, b: sp.Piecewise((0, sp.Eq(a, 0)), (a * b, True)), function=False)
+      (lambda a, b, o: b, lambda a, b, o: a),
+      lambda sp, a, b: sp.Piecewise((0, sp.Eq(a, 0)), (a * b, True)), function=False,
+      selects=True)
 # ---- elementary functions -----------------------------------------------------------------------
 defop("sin",   1, np.sin,   (lambda x, o: cos(x),),                       lambda sp, x: sp.sin(x))
 defop("cos",   1, np.cos,   (lambda x, o: -sin(x),),                      lambda sp, x: sp.cos(x))
@@ -252,7 +272,8 @@ defop("acosh", 1, np.arccosh, (lambda x, o: 1.0 / sqrt((x - 1.0) * (x + 1.0)),),
 defop("atanh", 1, np.arctanh, (lambda x, o: 1.0 / ((1.0 - x) * (1.0 + x)),),
       lambda sp, x: sp.atanh(x), (UNIT,))
 defop("exp",   1, np.exp,   (lambda x, o: o,),                            lambda sp, x: sp.exp(x))
-defop("expm1", 1, np.expm1, (lambda x, o: o + 1.0,),                      lambda sp, x: sp.exp(x) - 1)
+# expm1'(x) = exp(x), not o + 1: that cancels where o is near -1 (x < -1).
+defop("expm1", 1, np.expm1, (lambda x, o: exp(x),),                        lambda sp, x: sp.exp(x) - 1)
 defop("log",   1, np.log,   (lambda x, o: 1.0 / x,),                      lambda sp, x: sp.log(x),
       (POSITIVE,))
 defop("log1p", 1, np.log1p, (lambda x, o: 1.0 / (1.0 + x),),              lambda sp, x: sp.log(1 + x),
@@ -273,10 +294,10 @@ defop("erfc",  1, _erfc,    (lambda x, o: -TWO_OVER_SQRT_PI * exp(-(x * x)),),
 defop("hypot", 2, np.hypot, (lambda x, y, o: where(gt(o, 0.0), x / o, 0.0),
                              lambda x, y, o: where(gt(o, 0.0), y / o, 0.0)),
       lambda sp, x, y: sp.sqrt(x**2 + y**2), commutative=True)
-# sigmoid'(x) = t / (1 + t)^2 with t = exp(-|x|): accurate where o * (1 - o) rounds to 0.
-defop("sigmoid", 1, _sigmoid, (lambda x, o: _sigmoid_slope(exp(-abs(x))),),
+# sigmoid and softplus: accurate values and slopes for every x, never NaN (see the slopes).
+defop("sigmoid", 1, _sigmoid, (_sigmoid_slope,),
       lambda sp, x: 1 / (1 + sp.exp(-x)))
-defop("softplus", 1, _softplus, (lambda x, o: sigmoid(x),),
+defop("softplus", 1, _softplus, (_softplus_slope,),
       lambda sp, x: sp.log(1 + sp.exp(x)))
 # ---- piecewise functions (kink conventions in the module docstring) ------------------------------
 defop("abs",   1, np.abs,   (lambda x, o: sign(x),),
@@ -311,3 +332,44 @@ def resolve_function(name: str) -> OpDef | None:
     """The op a function name in the language stands for, or None."""
     op = OPS.get(ALIASES.get(name, name))
     return op if op is not None and (op.function or name in ALIASES) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Convention:
+    """A documented derivative at a kink, jump or branch, which every mode must give."""
+
+    formula: str
+    at: tuple[float, ...]  # the point, in the formula's input order
+    grad: tuple[float, ...]  # the gradient there, in input order
+    rule: str  # the convention, for the docs
+    second: float | None = None  # d2/dx2 there (single input), when it is a convention too
+
+
+#: The kink and branch conventions (README "Derivative conventions"; tests/test_kinks.py
+#: checks each in reverse mode, forward mode, Jacobians, Hessians and the SymPy bridge).
+CONVENTIONS: Final = (
+    Convention("abs(x)", (0.0,), (0.0,), "abs'(0) = 0", 0.0),
+    Convention("relu(x)", (0.0,), (0.0,), "relu'(0) = 0", 0.0),
+    Convention(
+        "max(x, 0)", (0.0,), (0.5,), "a tie of max/min splits evenly, max(x, 0)'(0) = 1/2", 0.0
+    ),
+    Convention("max(x, y)", (1.0, 1.0), (0.5, 0.5), "max(x, y) at x = y: 1/2 each"),
+    Convention("min(x, y)", (1.0, 1.0), (0.5, 0.5), "min(x, y) at x = y: 1/2 each"),
+    Convention("sign(x)", (0.0,), (0.0,), "sign' = 0, also at 0", 0.0),
+    Convention("floor(x)", (1.0,), (0.0,), "floor' = 0, also at whole numbers", 0.0),
+    Convention("ceil(x)", (1.0,), (0.0,), "ceil' = 0, also at whole numbers", 0.0),
+    Convention("sqrt(x)", (0.0,), (math.inf,), "sqrt'(0) = inf"),
+    Convention("cbrt(x)", (0.0,), (math.inf,), "cbrt'(0) = inf"),
+    Convention("hypot(x, y)", (0.0, 0.0), (0.0, 0.0), "hypot'(0, 0) = 0 in both, like abs"),
+    Convention("x^y", (-2.0, 2.0), (-4.0, 0.0), "d/dy x^y = 0 where x <= 0"),
+    Convention("x > 0", (0.0,), (0.0,), "comparisons and logic: derivative 0", 0.0),
+    Convention("stop_gradient(x) * x", (3.0,), (3.0,), "stop_gradient(x)' = 0: value passes", 0.0),
+    Convention(
+        "where(x > 0, log(x), 0)", (0.0,), (0.0,), "branch not taken: 0, even where inf", 0.0
+    ),
+    Convention(
+        "where(x > 0, log(x), 0)", (-1.0,), (0.0,), "branch not taken: 0, even where NaN", 0.0
+    ),
+    Convention("where(x > 0, sqrt(x), -x)", (0.0,), (-1.0,), "only the branch taken counts", 0.0),
+    Convention("where(x != 0, sin(x) / x, 1)", (0.0,), (0.0,), "sinc at 0: the taken branch", 0.0),
+)

@@ -66,8 +66,10 @@ class Program:
     output_names: tuple[str, ...]
 
 
-def parse(text: str, inputs: tuple[str, ...] | None = None) -> Program:
+def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True) -> Program:
     """Parse `text` into a `Program`; `inputs` fixes the input names and their order.
+
+    `stable=False` builds the graph without the stability rewrites (`simplify.STABLE`).
 
     Raises:
         FormulaError: for any problem with the text, with line, column and a caret excerpt.
@@ -82,6 +84,7 @@ def parse(text: str, inputs: tuple[str, ...] | None = None) -> Program:
             tok = stmt.children[0]
             first_assigned.setdefault(str(tok), (k, getattr(tok, "line", 1)))
     builder = _BuildIR(text, inputs, first_assigned)
+    builder.graph.stable = stable
     try:
         builder.transform(tree)
     except VisitError as exc:
@@ -119,6 +122,7 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
             self.graph.names.setdefault(self.graph.input(name), name)
         self.env: dict[str, NodeId] = {}
         self.statements: list[tuple[str, Any, Any]] = []
+        self.spelled: dict[tuple[int, int], tuple[str, NodeId]] = {}  # names as written
 
     # -- leaves --------------------------------------------------------------------------
     def number(self, children: list[Token]) -> Val:
@@ -135,7 +139,9 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
 
     def var(self, children: list[Token]) -> Val:
         tok = children[0]
-        return (self._resolve(tok), *_at(tok))
+        nid = self._resolve(tok)
+        self.spelled[_at(tok)] = (str(tok), nid)
+        return (nid, *_at(tok))
 
     def _resolve(self, tok: Token) -> NodeId:
         name = str(tok)
@@ -207,7 +213,15 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
 
     def result(self, children: list[Val]) -> None:
         nodes = tuple(c[0] for c in children)
-        self.statements.append(("result", nodes, (children[0][1], children[0][2])))
+        # an output written as a bare name is called by that name (`p, q`), even when two
+        # names are one node
+        named = tuple(
+            self.spelled[(c[1], c[2])][0]
+            if self.spelled.get((c[1], c[2]), ("", -1))[1] == c[0]
+            else None
+            for c in children
+        )
+        self.statements.append(("result", (nodes, named), (children[0][1], children[0][2])))
 
     def start(self, children: list[Any]) -> None:
         if not self.statements:
@@ -227,9 +241,11 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
             outputs: tuple[NodeId, ...] = (self.env[what],)
             names: tuple[str, ...] = (what,)
         else:
-            outputs = what
-            names = tuple(self.graph.names.get(o, f"out{k}") for k, o in enumerate(outputs))
-            if len(outputs) == 1 and outputs[0] not in self.graph.names:
+            outputs, named = what
+            names = tuple(
+                named[k] or self.graph.names.get(o, f"out{k}") for k, o in enumerate(outputs)
+            )
+            if len(outputs) == 1 and named[0] is None and outputs[0] not in self.graph.names:
                 names = ("value",)
         ids = tuple(self.graph.input(n) for n in self.inputs)
         return Program(self.text, self.graph, tuple(self.inputs), ids, outputs, names)

@@ -9,7 +9,7 @@ graph (fused forward + backward), tagged ("adjoint", primal id) for the printers
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from adcompile.ir import Expr, Graph, NodeId
 from adcompile.ops import OPS
@@ -29,22 +29,38 @@ def active_nodes(graph: Graph, wrt: Sequence[NodeId], upto: NodeId) -> list[bool
     return active
 
 
-def reverse(graph: Graph, output: NodeId, wrt: Sequence[NodeId]) -> list[NodeId | None]:
+def reverse(
+    graph: Graph,
+    output: NodeId | Mapping[NodeId, NodeId],
+    wrt: Sequence[NodeId],
+    collect: dict[NodeId, NodeId] | None = None,
+) -> list[NodeId | None]:
     """Append d output / d w for each w in `wrt`; return their ids (None: identically zero).
+
+    `output` is one node (its adjoint seed is 1), or a mapping from output nodes to the nodes
+    holding their seeds (a vector-Jacobian product: the seeded sum of the outputs' gradients).
+    `collect`, when given, receives the adjoint of every node the sweep reaches (trace tables
+    show them).
 
     An adjoint that flows only through the unselected side of a selecting op (`where`,
     `relu`, `min`, `max`) may be exactly 0 at run time; below it, products use `mul0`, so
     an inf or NaN partial in the branch not taken still contributes 0.
     """
-    active = active_nodes(graph, wrt, output)
-    adjoint: dict[NodeId, Expr] = {output: graph.expr(graph.const(1.0))}
-    masked: dict[NodeId, bool] = {output: False}  # every contribution may be a selected-out 0
+    seeds = {output: graph.const(1.0)} if isinstance(output, int) else dict(output)
+    if not seeds:
+        return [None] * len(wrt)
+    top = max(seeds)
+    active = active_nodes(graph, wrt, top)
+    adjoint: dict[NodeId, Expr] = {o: graph.expr(s) for o, s in seeds.items()}
+    masked = dict.fromkeys(seeds, False)  # every contribution may be a selected-out 0
     results: dict[NodeId, Expr] = {}
-    for nid in range(output, -1, -1):
+    for nid in range(top, -1, -1):
         bar = adjoint.pop(nid, None)
         if bar is None or not active[nid]:
             continue
         graph.bar.setdefault(bar.id, nid)
+        if collect is not None:
+            collect[nid] = bar.id
         node = graph.nodes[nid]
         if not node.args:
             results[nid] = bar

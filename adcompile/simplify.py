@@ -5,6 +5,18 @@ input, NaN and infinities included (with one documented exception: `x + 0 -> x` 
 of a zero `x`, where IEEE would turn `-0.0 + 0.0` into `+0.0`). `x * 0 -> 0` is deliberately
 absent: it is false for infinite and NaN `x`. Constant folding is done by the door itself.
 The table maps an op name to rules `(graph, args) -> node id or None`.
+
+`STABLE` is a second table, kept apart from `RULES` because its rewrites are NOT exact
+identities: each replaces a formula that loses accuracy in float64 (`log(1 + u)` for tiny
+`u`, `log(1 + exp(u))` for large `u`, ...) by a mathematically equal one that does not
+(`log1p(u)`, `softplus(u)`). The door applies them after the exact rules when
+`graph.stable` is set (the default); each records what it did in `graph.notes`, keyed by the
+id of the node it returns, for the printers' comments. They match on the node just built
+and its arguments only (no recursion); a replacement is built through the door again, and
+every rewrite turns its op into one that is later in the chain log -> log1p -> softplus,
+div -> sigmoid, add/sub -> expm1, so rewriting always stops. They look through assignments
+(`p = sigmoid(z)` then `log(p)` is rewritten too); `compile(..., stable=False)` turns them
+off, to see every step of a worked example as written.
 """
 
 from __future__ import annotations
@@ -92,3 +104,136 @@ RULES: Final[dict[str, tuple[Rule, ...]]] = {
     "where": (_where_known, _where_same, _where_indicator),
     "mul0": (_mul0_plain,),
 }
+
+
+# --- stability rewrites (not exact identities: see the module docstring) ---------------------
+
+
+def _op_arg(graph: Graph, nid: int, op: str) -> int | None:
+    """The argument of node `nid` when it is the unary `op`, else None."""
+    node = graph.nodes[nid]
+    return node.args[0] if node.op == op else None
+
+
+def _one_plus(graph: Graph, nid: int) -> int | None:
+    """`u` when node `nid` is `1 + u` (or `u + 1`: `add` args are sorted by id), else None."""
+    node = graph.nodes[nid]
+    if node.op != "add":
+        return None
+    if _is(graph, node.args[0], 1.0):
+        return node.args[1]
+    return node.args[0] if _is(graph, node.args[1], 1.0) else None
+
+
+def _one_minus(graph: Graph, nid: int) -> int | None:
+    """`u` when node `nid` is `1 - u`, else None."""
+    node = graph.nodes[nid]
+    if node.op != "sub":
+        return None
+    return node.args[1] if _is(graph, node.args[0], 1.0) else None
+
+
+def _log1p_of_one_plus(graph: Graph, args: tuple[int, ...]) -> int | None:
+    u = _one_plus(graph, args[0])
+    return None if u is None else graph.apply("log1p", u)
+
+
+def _log1p_of_one_minus(graph: Graph, args: tuple[int, ...]) -> int | None:
+    u = _one_minus(graph, args[0])
+    return None if u is None else graph.apply("log1p", graph.apply("neg", u))
+
+
+def _expm1_of_difference(graph: Graph, args: tuple[int, ...]) -> int | None:
+    """`exp(u) - 1 -> expm1(u)`."""
+    u = _op_arg(graph, args[0], "exp")
+    return graph.apply("expm1", u) if u is not None and _is(graph, args[1], 1.0) else None
+
+
+def _expm1_of_sum(graph: Graph, args: tuple[int, ...]) -> int | None:
+    """`-1 + exp(u) -> expm1(u)` (the constant may be either argument)."""
+    for k in (0, 1):
+        u = _op_arg(graph, args[1 - k], "exp")
+        if u is not None and _is(graph, args[k], -1.0):
+            return graph.apply("expm1", u)
+    return None
+
+
+def _logistic_argument(graph: Graph, args: tuple[int, ...]) -> int | None:
+    """`v` when the division is `1 / (1 + exp(v))`, else None."""
+    if not _is(graph, args[0], 1.0):
+        return None
+    w = _one_plus(graph, args[1])
+    return None if w is None else _op_arg(graph, w, "exp")
+
+
+def _sigmoid_of_negated(graph: Graph, args: tuple[int, ...]) -> int | None:
+    """`1 / (1 + exp(-u)) -> sigmoid(u)`."""
+    v = _logistic_argument(graph, args)
+    u = None if v is None else _op_arg(graph, v, "neg")
+    return None if u is None else graph.apply("sigmoid", u)
+
+
+def _sigmoid_of_plain(graph: Graph, args: tuple[int, ...]) -> int | None:
+    """`1 / (1 + exp(u)) -> sigmoid(-u)`."""
+    u = _logistic_argument(graph, args)
+    return None if u is None else graph.apply("sigmoid", graph.apply("neg", u))
+
+
+def _softplus_of_exp(graph: Graph, args: tuple[int, ...]) -> int | None:
+    u = _op_arg(graph, args[0], "exp")
+    return None if u is None else graph.apply("softplus", u)
+
+
+def _log_sigmoid(graph: Graph, args: tuple[int, ...]) -> int | None:
+    """`log(sigmoid(u)) -> -softplus(-u)`."""
+    u = _op_arg(graph, args[0], "sigmoid")
+    if u is None:
+        return None
+    return graph.apply("neg", graph.apply("softplus", graph.apply("neg", u)))
+
+
+def _log1p_of_minus_sigmoid(graph: Graph, args: tuple[int, ...]) -> int | None:
+    """`log1p(-sigmoid(u)) -> -softplus(u)` (that is, `log(1 - sigmoid(u))`)."""
+    s = _op_arg(graph, args[0], "neg")
+    u = None if s is None else _op_arg(graph, s, "sigmoid")
+    return None if u is None else graph.apply("neg", graph.apply("softplus", u))
+
+
+def _noted(note: str, rule: Rule) -> Rule:
+    """`rule`, recording `note` in `graph.notes` on the node it returns."""
+
+    def noted(graph: Graph, args: tuple[int, ...]) -> int | None:
+        found = rule(graph, args)
+        if found is not None:
+            earlier = graph.notes.get(found)  # set by a rewrite inside this one, or before
+            if earlier is None:
+                graph.notes[found] = note
+            elif note not in earlier.split("; "):
+                graph.notes[found] = f"{note}; {earlier}"
+        return found
+
+    return noted
+
+
+#: (op, note, rule): the note says what the rewrite did, with `u` for the matched operand.
+_STABLE_RULES: Final[tuple[tuple[str, str, Rule], ...]] = (
+    ("log", "log(1 + u) -> log1p(u)", _log1p_of_one_plus),
+    ("log", "log(1 - u) -> log1p(-u)", _log1p_of_one_minus),
+    ("log", "log(sigmoid(u)) -> -softplus(-u)", _log_sigmoid),
+    ("log1p", "log1p(exp(u)) -> softplus(u)", _softplus_of_exp),
+    ("log1p", "log1p(-sigmoid(u)) -> -softplus(u)", _log1p_of_minus_sigmoid),
+    ("sub", "exp(u) - 1 -> expm1(u)", _expm1_of_difference),
+    ("add", "-1 + exp(u) -> expm1(u)", _expm1_of_sum),
+    ("div", "1 / (1 + exp(-u)) -> sigmoid(u)", _sigmoid_of_negated),
+    ("div", "1 / (1 + exp(u)) -> sigmoid(-u)", _sigmoid_of_plain),
+)
+
+
+def _by_op(rules: tuple[tuple[str, str, Rule], ...]) -> dict[str, tuple[Rule, ...]]:
+    table: dict[str, tuple[Rule, ...]] = {}
+    for op, note, rule in rules:
+        table[op] = (*table.get(op, ()), _noted(note, rule))
+    return table
+
+
+STABLE: Final[dict[str, tuple[Rule, ...]]] = _by_op(_STABLE_RULES)

@@ -78,8 +78,11 @@ def test_source_is_readable_python(neuron):
     src = adc.compile(NEURON_PROGRAM).value_and_grad().source
     assert "def value_and_grad(w0, x0, w1, x1, w2):" in src
     assert "# forward" in src and "# reverse" in src
-    assert "h = 1.0 / g" in src  # the user's names survive
-    assert "# from h = 1.0 / g" in src  # adjoint blocks name the statement they differentiate
+    # the user's names survive (1/(1 + exp(-d)) is rewritten to sigmoid(d), printed inline)
+    assert "h = 1.0 / (1.0 + math.exp(-d))" in src
+    assert "# stable rewrite: 1 / (1 + exp(-u)) -> sigmoid(u)" in src
+    # adjoint blocks name the statement they differentiate
+    assert "# from h = 1.0 / (1.0 + math.exp(-d))" in src
     assert "b_w2 = " in src
     namespace: dict[str, object] = {}
     exec(compile(src, "<generated>", "exec"), namespace)  # compiler output only, no user text

@@ -266,15 +266,10 @@ def test_vm_matches_the_numba_kernel_bit_for_bit() -> None:
 # --- the acceptance corpus --------------------------------------------------------------------
 
 CASES = load_acceptance("cases.json")
-KNOWN_FAILURES = {
-    "delicate_log_of_sigmoid": "log(sigmoid(-800)): needs a fused log-sigmoid (aspirational)",
-}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_acceptance_case(case: dict[str, Any]) -> None:
-    if case["id"] in KNOWN_FAILURES:
-        pytest.skip(KNOWN_FAILURES[case["id"]])
     machine, _ = build(case["source"], case["inputs"])
     points = case["points"]
     n = len(points)

@@ -1,0 +1,70 @@
+"""Forward mode as an IR-to-IR pass: append tangents (directional derivatives) to a graph.
+
+`forward(graph, seeds, outputs)` sweeps node ids upward (creation order is topological). A
+node's tangent is the sum over its arguments of `partial * tangent(arg)`, with the op table's
+partial rules (the same rules reverse mode reads). Arguments without a tangent contribute
+nothing, so with constant seeds (`1.0` for one input and none for the others, as a Jacobian
+column or a Hessian column needs) whole regions build no nodes at all.
+
+Branches: at an op that selects (`where`, `relu`, `min`, `max`, and reverse mode's `mul0`), a
+term is exactly 0 when either its partial or its tangent is exactly 0, so a branch not taken
+contributes 0 even where its tangent is inf or NaN (`where(x > 0, log(x), 0)` at x = 0), and
+forward-over-reverse (Hessians) keeps reverse mode's guarantee for the gradient's own branches.
+New nodes are tagged ("tangent", primal id) for the printers; `graph.dot` maps a tangent node
+to the node it is the tangent of.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from adcompile.ir import Expr, Graph, NodeId
+from adcompile.ops import OPS
+
+
+def _term(partial: Expr | float, tangent: Expr, selects: bool) -> Expr:
+    if not selects:
+        return tangent * partial
+    # zero wins on either side: 0 if the partial is 0 (branch not taken) or the tangent is
+    product = tangent.apply("mul0", partial, tangent)
+    return tangent.apply("where", tangent.apply("eq", tangent, 0.0), 0.0, product)
+
+
+def forward(
+    graph: Graph, seeds: Mapping[NodeId, NodeId], outputs: Sequence[NodeId]
+) -> list[NodeId | None]:
+    """Append the tangents of `outputs` given the tangents (`seeds`) of some nodes, usually
+    inputs; return their ids (None: identically zero)."""
+    if not seeds or not outputs:
+        return [None] * len(outputs)
+    tangent: dict[NodeId, Expr] = {n: graph.expr(t) for n, t in seeds.items()}
+    start = len(graph.nodes)  # nodes from here on are new: named d_<primal> when printed
+    for n, t in seeds.items():
+        if graph.nodes[t].op == "input":
+            graph.dot.setdefault(t, n)
+    for nid in range(min(seeds), max(outputs) + 1):
+        node = graph.nodes[nid]
+        if not node.args or nid in seeds:
+            continue
+        opdef = OPS[node.op]
+        moving = [
+            (tangent[a], rule)
+            for a, rule in zip(node.args, opdef.partials)
+            if rule is not None and a in tangent
+        ]
+        if not moving:
+            continue
+        graph.tag = ("tangent", nid)
+        args = [graph.expr(a) for a in node.args]
+        out = graph.expr(nid)
+        total: Expr | None = None
+        for arg_tangent, rule in moving:
+            term = _term(rule(*args, out), arg_tangent, opdef.selects)
+            total = term if total is None else total + term
+        graph.tag = None
+        assert total is not None
+        tangent[nid] = total
+        if total.id >= start:
+            graph.dot.setdefault(total.id, nid)
+    found = [tangent.get(o) for o in outputs]
+    return [f.id if f is not None else None for f in found]

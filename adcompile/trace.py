@@ -1,0 +1,197 @@
+"""`adc.trace`: every intermediate of a formula at one point, as a table for a slide.
+
+Rows are the nodes in evaluation order (inputs first): the node's name (the user's, or the
+`tK` of the generated code), its operation in formula syntax, its forward value, its adjoint
+(the derivative of the output with respect to it: reverse mode's `b_v`) and its local partials
+(the derivative of the node with respect to each argument: the factors the chain rule
+multiplies). Values come from the NumPy interpreter over one graph holding the program, every
+adjoint and every partial, so each number is what the compiled code computes.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from adcompile.api import Formula, _bind
+from adcompile.codegen import Namer, formula_text, literal
+from adcompile.interpret import Plan
+from adcompile.ir import NodeId
+from adcompile.ops import OPS
+from adcompile.reverse import reverse
+
+
+@dataclass(frozen=True)
+class Row:
+    """One node of the trace."""
+
+    name: str
+    operation: str  # "input", or the node in formula syntax over the names: "w0 * x0"
+    value: float
+    adjoint: float  # d output / d this node (0 where the output does not depend on it)
+    partials: dict[str, float] = field(default_factory=dict)  # d node / d argument, by name
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A trace table: `print` it, show it in Jupyter (HTML), or take `to_list()`."""
+
+    output: str
+    rows: tuple[Row, ...]
+    digits: int = 4
+    rewrites: tuple[str, ...] = ()  # stability rewrites in the traced graph (see README)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """The rows as plain dicts (name, operation, value, adjoint, partials)."""
+        return [
+            {
+                "name": r.name,
+                "operation": r.operation,
+                "value": r.value,
+                "adjoint": r.adjoint,
+                "partials": dict(r.partials),
+            }
+            for r in self.rows
+        ]
+
+    def row(self, name: str) -> Row:
+        """The row of the node called `name`."""
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f"no node '{name}' in this trace; nodes: {', '.join(self.names)}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The node names, in evaluation order."""
+        return tuple(r.name for r in self.rows)
+
+    def _cells(self) -> tuple[list[str], list[list[str]]]:
+        out = self.output
+        head = ["node", "operation", "value", f"d{out}/d(node)", "local partials"]
+        body = []
+        for r in self.rows:
+            parts = "  ".join(f"d{r.name}/d{a} = {self._num(v)}" for a, v in r.partials.items())
+            body.append([r.name, r.operation, self._num(r.value), self._num(r.adjoint), parts])
+        return head, body
+
+    def _num(self, v: float) -> str:
+        return f"{v:.{self.digits}g}" if math.isfinite(v) else repr(v)
+
+    def __str__(self) -> str:
+        head, body = self._cells()
+        rows = [head, *body]
+        widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
+        right = {2, 3}  # numbers align right
+        lines = [
+            "  ".join(
+                cell.rjust(w) if c in right else cell.ljust(w)
+                for c, (cell, w) in enumerate(zip(r, widths))
+            ).rstrip()
+            for r in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        if self.rewrites:
+            lines.append(f"stable rewrites: {'; '.join(self.rewrites)}")
+            lines.append("(compile with stable=False to trace every step as written)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Trace of {self.output}: {len(self.rows)} nodes>\n{self}"
+
+    def _repr_html_(self) -> str:
+        head, body = self._cells()
+        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        trs = "".join(
+            "<tr>"
+            + "".join(
+                f'<td style="text-align:{"right" if c in (2, 3) else "left"}">'
+                f"{html.escape(cell)}</td>"
+                for c, cell in enumerate(r)
+            )
+            + "</tr>"
+            for r in body
+        )
+        return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: float) -> Trace:
+    """Every node of `f` at one point: value, adjoint and local partials (see module doc).
+
+    Args:
+        f: a `Formula` (or formula text) with a single output.
+        args, kwargs: the point, as for calling `f` (numbers).
+        digits: significant digits shown when printed (the rows keep full floats).
+
+    Example:
+        >>> t = trace("a = x*y; b = sin(a); b + x", x=2.0, y=0.5)
+        >>> print(t)
+        node  operation  value  dvalue/d(node)  local partials
+        ----  ---------  -----  --------------  -------------------------
+        x     input          2           1.27
+        y     input        0.5          1.081
+        a     x * y          1         0.5403  da/dx = 0.5  da/dy = 2
+        b     sin(a)    0.8415              1  db/da = 0.5403
+        t0    b + x      2.841              1  dt0/db = 1  dt0/dx = 1
+    """
+    from adcompile.api import compile
+
+    formula = compile(f) if isinstance(f, str) else f
+    program = formula._program
+    if len(program.outputs) != 1:
+        raise ValueError(
+            f"trace needs a single output; this program has {len(program.outputs)} "
+            f"({', '.join(program.output_names)})"
+        )
+    point = [float(v) for v in _bind(formula.inputs, args, kwargs)]
+    graph = program.graph.copy()
+    out = program.outputs[0]
+    live = graph.live([out])
+    order = [n for n in range(out + 1) if live[n] and graph.nodes[n].args]
+    adjoints: dict[NodeId, NodeId] = {}
+    reverse(graph, out, [*program.input_ids, *order], collect=adjoints)
+    partials: list[tuple[NodeId, NodeId, NodeId]] = []  # (node, argument, partial)
+    for nid in order:
+        node = graph.nodes[nid]
+        args_ = [graph.expr(a) for a in node.args]
+        for a, rule in zip(node.args, OPS[node.op].partials):
+            if rule is not None and graph.nodes[a].op != "const":
+                p = rule(*args_, graph.expr(nid))
+                partials.append((nid, a, p.id if not isinstance(p, float) else graph.const(p)))
+    rows_ids = [*program.input_ids, *order]
+    wanted: list[NodeId | None] = [
+        *rows_ids,
+        *(adjoints.get(n) for n in rows_ids),
+        *(p for _, _, p in partials),
+    ]
+    values = [float(v) for v in Plan(graph, program.input_ids, wanted)(*point)]
+    count = len(rows_ids)
+    value_of = dict(zip(rows_ids, values[:count]))
+    adjoint_of = dict(zip(rows_ids, values[count : 2 * count]))
+    namer = Namer(graph, program.input_ids)
+    for nid in order:
+        namer.define(nid)
+    partials_of: dict[NodeId, dict[str, float]] = {}
+    for (nid, a, _), v in zip(partials, values[2 * count :]):
+        found = partials_of.setdefault(nid, {})  # x * x: both partials are d/dx
+        found[namer.ref(a)] = found.get(namer.ref(a), 0.0) + v
+    rows = []
+    for nid in rows_ids:
+        node = graph.nodes[nid]
+        operation = "input"
+        if node.args:
+            operation = formula_text(node.op, [_ref(namer, graph, a) for a in node.args])
+        rows.append(
+            Row(namer.ref(nid), operation, value_of[nid], adjoint_of[nid], partials_of.get(nid, {}))
+        )
+    notes = [graph.notes[n] for n in order if n in graph.notes]
+    return Trace(program.output_names[0], tuple(rows), digits, tuple(dict.fromkeys(notes)))
+
+
+def _ref(namer: Namer, graph: Any, nid: NodeId) -> str:
+    value = graph.const_value(nid)
+    if value is None:
+        return namer.ref(nid)
+    return f"{value:g}" if math.isfinite(value) and value == float(f"{value:g}") else literal(value)
