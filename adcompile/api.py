@@ -19,7 +19,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
-from adcompile import codegen, symbolic
+from adcompile import codegen, symbolic, viz
 from adcompile.backends import NumbaRunner, PlanRunner, VMRunner
 from adcompile.errors import did_you_mean
 from adcompile.interpret import Plan
@@ -120,6 +120,7 @@ class Evaluator:
         reduce: Reduce = None,
     ) -> None:
         self.inputs = program.inputs
+        self._output_names = program.output_names
         self._arity = len(program.inputs)
         self.kind = kind
         self.wrt = wrt
@@ -157,6 +158,18 @@ class Evaluator:
     def numba_source(self) -> str:
         """The generated Numba module (scalar kernel, parallel batch drivers, reductions)."""
         return codegen.numba_source(self._kernel, self._fname, self._header)
+
+    def module_source(self, numba: bool = False) -> str:
+        """A standalone Python module computing what this evaluator computes (`-o` in the
+        CLI): one function of NumPy arrays or numbers that needs only NumPy, or with
+        `numba=True` the Numba module itself (no adcompile import) plus `evaluate(...)`.
+        Both return the kernel's outputs as a flat tuple (value, then derivatives)."""
+        if numba:
+            return codegen.module_source(self._kernel, self._fname, self._header, self.numba_source)
+        kernel = codegen.build_kernel(
+            self._graph, self._input_ids, self._outputs, self._derived.grad_of, codegen.NUMPY
+        )
+        return codegen.module_source(kernel, self._fname, self._header)
 
     @property
     def ir(self) -> str:
@@ -203,6 +216,24 @@ class Evaluator:
             return f"{lines[0][0]} = {lines[0][1]}"
         body = " \\\\\n".join(f"{k} &= {v}" for k, v in lines)
         return "\\begin{aligned}\n" + body + "\n\\end{aligned}"
+
+    def graph(self, *args: Any, **kwargs: Any) -> viz.Dot:
+        """What this evaluator computes as a graph, in DOT (a `viz.Dot`).
+
+        The forward nodes, then the nodes reverse mode (adjoints `b_v`, orange) and forward
+        mode (tangents `d_v`, blue) appended, each in its own cluster and under the name it
+        has in `source`; outputs have a bold border and their name. With a point (numbers,
+        as for calling it, with `tangents=` or `cotangents=` where it takes them), each node
+        also shows its value there. `.source` (or `str()`) is the DOT text; Jupyter draws
+        it; `.render("graph.svg")` writes .svg, .png or .pdf (with Graphviz's `dot`) or .dot.
+        """
+        point = None
+        if args or kwargs:
+            seeds = self._seed_values(kwargs)
+            names = self.inputs + tuple(f"{self._seed_kw}[{s}]" for s in self.seeds)
+            point = viz.numbers(names, _bind(self.inputs, args, kwargs) + seeds)
+        labels = viz.output_names(self.kind, self._output_names, self.wrt)
+        return viz.draw(self._graph, self._input_ids, list(zip(labels, self._outputs)), point)
 
     def __repr__(self) -> str:
         reduced = f", reduce={self.reduce!r}" if self.reduce else ""
@@ -278,7 +309,9 @@ class Evaluator:
                 )
             return [given.get(k, 0.0) for k in self.seeds]
         if len(self.seeds) == 1 and not isinstance(given, (tuple, list)):
-            return [given]
+            return [given]  # one value, or one array: a seed per point
+        if isinstance(given, np.ndarray) and given.ndim >= 1:
+            given = list(given)  # a direction vector, or one row of seeds per entry
         if not isinstance(given, (tuple, list)) or len(given) != len(self.seeds):
             got = len(given) if isinstance(given, (tuple, list)) else "one value"
             raise ValueError(
@@ -592,6 +625,29 @@ class Formula:
     def latex(self) -> str:
         """LaTeX of the value (of each output, and shared parts as `t_{k}`)."""
         return self.value.latex()
+
+    def graph(self, *args: Any, **kwargs: Any) -> viz.Dot:
+        """The formula's computational graph (its forward DAG) in DOT, as a `viz.Dot`.
+
+        Inputs are ellipses; operations are boxes labelled with the name the generated code
+        gives them and the operation (`a = w0 * x0`); outputs have a bold border. With a
+        point (numbers, as for calling the formula) each node also shows its value
+        (`= 0.7311`) and, for a single output, its adjoint (`b_g = -0.5344`: the derivative
+        of the output with respect to the node), as `adc.trace` computes them. `.source` (or
+        `str()`) is the DOT text; Jupyter draws it; `.render("graph.svg")` writes .svg, .png
+        or .pdf (with Graphviz's `dot`) or .dot. The derivative nodes are in an evaluator's
+        graph: `f.value_and_grad().graph()`.
+
+        Example:
+            >>> compile("x*y + x").graph(x=2.0, y=3.0)
+            <Dot: 4 nodes, 4 edges>
+        """
+        program = self._program
+        point = None
+        if args or kwargs:
+            point = viz.numbers(self.inputs, _bind(self.inputs, args, kwargs))
+        outputs = list(zip(program.output_names, program.outputs))
+        return viz.draw(program.graph, program.input_ids, outputs, point, adjoints=True)
 
     @property
     def value(self) -> Evaluator:

@@ -1,8 +1,11 @@
-"""The `adcompile` command: compile a formula, evaluate value and gradient, show generated code.
+"""The `adcompile` command: compile a formula, evaluate value and gradient, show the work.
 
     adcompile "2*x^4 + x^3 + 3*x^2 + 5*x + 1" --at x=2
     adcompile model.adc --at w=1,b=0 --wrt w,b
-    adcompile "log(x*y)" --show python|numba|ir
+    adcompile "log(x*y)" --show python|numba|ir|latex|sympy
+    adcompile neuron.adc --at w0=2,x0=-1 --trace --no-stable
+    adcompile "log(x*y)" --at x=2,y=3 --dot graph.svg
+    adcompile "log(x*y)" -o model.py [--numba]
 
 A thin layer over `adcompile.api`; errors in the formula are printed with their caret and the
 exit status is 2 (never a traceback).
@@ -13,13 +16,15 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from adcompile.api import Evaluator
 from adcompile.api import compile as compile_formula
 from adcompile.errors import FormulaError
+from adcompile.trace import trace
 
-SHOW = ("python", "numba", "ir")
+SHOW = ("python", "numba", "ir", "latex", "sympy")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,8 +39,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--inputs", metavar="NAME,...", help="input names in order (default: free names)"
     )
-    p.add_argument("--show", choices=SHOW, help="print the generated Python, Numba module or IR")
+    p.add_argument(
+        "--show", choices=SHOW, help="print the generated Python, Numba module, IR, LaTeX or SymPy"
+    )
     p.add_argument("--backend", choices=("auto", "numba", "vm", "numpy"), default="auto")
+    p.add_argument(
+        "--trace", action="store_true", help="print every node's value and adjoint (with --at)"
+    )
+    p.add_argument(
+        "--dot",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="write the value-and-gradient graph as DOT to stdout, or to PATH (.dot, or .svg, "
+        ".png, .pdf drawn by Graphviz); with --at, nodes show their values",
+    )
+    p.add_argument("-o", "--output", metavar="MODULE.py", help="write a standalone module")
+    p.add_argument(
+        "--numba", action="store_true", help="with -o: a Numba module instead of NumPy only"
+    )
+    p.add_argument(
+        "--no-stable",
+        action="store_true",
+        help="keep every step as written (no numerical-stability rewrites)",
+    )
     return p
 
 
@@ -58,6 +85,26 @@ def _point(text: str) -> dict[str, float]:
     return point
 
 
+def _view(shown: Evaluator, what: str) -> str:
+    """The generated code, IR or formula of `shown`, as `--show` names it."""
+    views: dict[str, Callable[[], str]] = {
+        "python": lambda: shown.source,
+        "numba": lambda: shown.numba_source,
+        "ir": lambda: shown.ir,
+        "latex": shown.latex,
+        "sympy": lambda: _sympy_system(shown),
+    }
+    return views[what]()
+
+
+def _sympy_system(shown: Evaluator) -> str:
+    replacements, exprs = shown.to_sympy(cse=True)
+    lines = [f"{k} = {v}" for k, v in replacements]
+    names = ["value", *(f"d/d{w}" for w in shown.wrt)] if shown.kind != "value" else []
+    names += [f"out{k}" for k in range(len(names), len(exprs))]
+    return "\n".join([*lines, *(f"{n} = {e}" for n, e in zip(names, exprs))])
+
+
 def _fmt(v: float) -> str:
     return f"{v:.17g}" if math.isfinite(v) else str(v)
 
@@ -70,18 +117,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "\n" not in text and len(text) < 4096 and path.suffix and path.is_file():
         text = path.read_text(encoding="utf-8")
     try:
-        f = compile_formula(text, inputs=_names(args.inputs), backend=args.backend)
+        f = compile_formula(
+            text, inputs=_names(args.inputs), backend=args.backend, stable=not args.no_stable
+        )
         wrt = _names(args.wrt)
         single = len(f.outputs) == 1
-        if args.show or args.at is None:
-            shown = f.value_and_grad(wrt) if single else f.value
-            views = {"python": shown.source, "numba": shown.numba_source, "ir": shown.ir}
-            print(views[args.show or "python"].rstrip())
-        if args.at is not None:
-            point = _point(args.at)
+        shown = f.value_and_grad(wrt) if single else f.value
+        point = _point(args.at) if args.at is not None else None
+        if args.trace and point is None:
+            raise ValueError("--trace needs a point: --at NAME=VALUE,...")
+        acted = bool(args.trace or args.dot or args.output)
+        if args.show or (point is None and not acted):
+            print(_view(shown, args.show or "python").rstrip())
+        if args.output:
+            Path(args.output).write_text(shown.module_source(numba=args.numba), encoding="utf-8")
+            print(f"wrote {args.output}", file=sys.stderr)
+        if args.dot:
+            dot = shown.graph(**point) if point is not None else shown.graph()
+            if args.dot == "-":
+                print(dot.source.rstrip())
+            else:
+                dot.render(args.dot)
+                print(f"wrote {args.dot}", file=sys.stderr)
+        if args.trace:
+            print(trace(f, **point))  # type: ignore[arg-type]
+        elif point is not None and args.dot != "-":  # stdout holds only the DOT text then
             if not single:
-                values = f(**point)
-                for name, v in zip(f.outputs, values):
+                for name, v in zip(f.outputs, f(**point)):
                     print(f"{name} = {_fmt(v)}")
                 return 0
             value, grad = f.value_and_grad(wrt)(**point)
@@ -91,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FormulaError as err:
         print(f"adcompile: error: {err}", file=sys.stderr)
         return 2
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RuntimeError, OSError) as err:
         print(f"adcompile: error: {err}", file=sys.stderr)
         return 2
     return 0

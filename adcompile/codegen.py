@@ -54,6 +54,27 @@ PYTHON: Final[dict[str, str]] = {
 }
 # fmt: on
 
+#: The ops as NumPy expressions that work on arrays and scalars alike (the standalone module
+#: `module_source` writes): the scalar templates with `math.` -> `np.`, except these.
+_NUMPY_SPECIAL: Final[dict[str, str]] = {
+    "mul0": "np.where({0} == 0.0, 0.0, {0} * {1})",
+    "lt": "np.where({0} < {1}, 1.0, 0.0)", "le": "np.where({0} <= {1}, 1.0, 0.0)",
+    "gt": "np.where({0} > {1}, 1.0, 0.0)", "ge": "np.where({0} >= {1}, 1.0, 0.0)",
+    "eq": "np.where({0} == {1}, 1.0, 0.0)", "ne": "np.where({0} != {1}, 1.0, 0.0)",
+    "and": "np.where(({0} != 0.0) & ({1} != 0.0), 1.0, 0.0)",
+    "or": "np.where(({0} != 0.0) | ({1} != 0.0), 1.0, 0.0)",
+    "not": "np.where({0} == 0.0, 1.0, 0.0)",
+    "where": "np.where({0} != 0.0, {1}, {2})",
+    "asin": "np.arcsin({0})", "acos": "np.arccos({0})", "atan": "np.arctan({0})",
+    "atan2": "np.arctan2({0}, {1})", "asinh": "np.arcsinh({0})", "acosh": "np.arccosh({0})",
+    "atanh": "np.arctanh({0})", "erf": "_erf({0})", "erfc": "_erfc({0})",
+    "abs": "np.abs({0})", "pow": "np.power({0}, {1})",
+}  # fmt: skip
+NUMPY: Final[dict[str, str]] = {
+    op: _NUMPY_SPECIAL.get(op, text.replace("math.", "np.").replace("abs(", "np.abs("))
+    for op, text in PYTHON.items()
+}
+
 #: One op in the formula language, for people (trace tables, graph labels, comments):
 #: the infix ops, and `name(args)` for the rest (`formula_text`).
 FORMULA: Final[dict[str, str]] = {
@@ -162,6 +183,8 @@ class Namer:
         of = self.graph.dot.get(nid)
         if user is not None and len(user) <= _MAX_NAME:
             name = safe_name(user)
+        elif nid not in self.graph.origin:  # a forward value, even if it is also a derivative
+            name, self.temps = f"t{self.temps}", self.temps + 1
         elif primal is not None and primal in self.names:
             name = "b_" + self.names[primal].rstrip("_")
         elif of is not None and of in self.names:
@@ -177,6 +200,7 @@ def build_kernel(
     inputs: Sequence[NodeId],
     outputs: Sequence[NodeId | None],
     grad_of: Sequence[NodeId | None] = (),
+    templates: dict[str, str] = PYTHON,
 ) -> Kernel:
     """Schedule and name the nodes that `outputs` need (None outputs are the constant 0).
 
@@ -193,7 +217,7 @@ def build_kernel(
     for nid, node in enumerate(graph.nodes):
         if not live[nid] or not node.args:
             continue
-        template = PYTHON[node.op]
+        template = templates[node.op]
         uses_np = uses_np or "np." in template
         rhs = template.format(*_operands(graph, namer, node.op, node.args))
         origin = graph.origin.get(nid)
@@ -213,6 +237,11 @@ def build_kernel(
         name = namer.define(nid)
         statement = f"{name} = {rhs}"
         text[nid] = statement
+        step = graph.steps.get(nid)
+        if step is not None:  # the chain-rule factor this line multiplies by
+            of, arg, partial = step
+            statement += f"  # d {_label(graph, namer, of)} / d {_label(graph, namer, arg)}"
+            statement += f" = {step_text(graph, namer, partial, origin)}"
         lines.append(statement)
     returns = [namer.ref(o) if o is not None else "0.0" for o in outputs]
     aliases = [
@@ -227,13 +256,70 @@ def build_kernel(
     return Kernel(tuple(namer.names[i] for i in inputs), tuple(lines), tuple(returns), uses_np)
 
 
+#: Binding strength of the infix ops in formula text (function calls and leaves bind tightest).
+PRECEDENCE: Final[dict[str, int]] = {
+    "or": 1, "and": 2, "not": 3, "lt": 4, "le": 4, "gt": 4, "ge": 4, "eq": 4, "ne": 4,
+    "add": 5, "sub": 5, "mul": 6, "div": 6, "mul0": 6, "neg": 7, "pow": 8,
+}  # fmt: skip
+_ATOM: Final = 10
+
+
+def _label(graph: Graph, namer: Namer, nid: NodeId) -> str:
+    """A node's name in the code; for one this kernel does not compute, the name it would
+    have as a derivative (`b_x`), else `%id`."""
+    if nid in namer.names:
+        return namer.names[nid]
+    for prefix, table in (("b_", graph.bar), ("d_", graph.dot)):
+        if nid in graph.origin and table.get(nid) in namer.names:
+            return prefix + namer.names[table[nid]].rstrip("_")
+    return _number(graph, nid) or f"%{nid}"
+
+
+def _number(graph: Graph, nid: NodeId) -> str | None:
+    value = graph.const_value(nid)
+    if value is None:
+        return None
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else literal(value)
+
+
+def step_text(
+    graph: Graph, namer: Namer, root: NodeId, group: tuple[str, NodeId] | None, depth: int = 4
+) -> str:
+    """`root` in formula syntax, for a comment: nodes the same pass step made (`group`) are
+    spelled out up to `depth` levels, others are referred to by name."""
+    order: list[tuple[NodeId, int]] = []
+    stack = [(root, 0)]
+    while stack:  # preorder, reversed below: arguments before their users (no recursion)
+        nid, d = stack.pop()
+        order.append((nid, d))
+        if d < depth and graph.nodes[nid].args and graph.origin.get(nid) == group:
+            stack.extend((a, d + 1) for a in graph.nodes[nid].args)
+    done: dict[tuple[NodeId, int], tuple[str, int]] = {}
+    for nid, d in reversed(order):
+        node = graph.nodes[nid]
+        if (nid, d) in done:
+            continue
+        if not (d < depth and node.args and graph.origin.get(nid) == group):
+            leaf = _number(graph, nid) or _label(graph, namer, nid)
+            signed = d > 0 and leaf.startswith("-")
+            done[(nid, d)] = (f"({leaf})" if signed else leaf, _ATOM)
+            continue
+        prec = PRECEDENCE.get(node.op, _ATOM)
+        parts = []
+        for k, a in enumerate(node.args):
+            t, p = done[(a, d + 1)]
+            tight = prec == _ATOM or p > prec or (p == prec and k == 0 and node.op != "pow")
+            parts.append(t if tight else f"({t})")
+        done[(nid, d)] = (formula_text(node.op, parts), prec)
+    return done[(root, 0)][0]
+
+
 def _unemitted(graph: Graph, namer: Namer, nid: NodeId) -> str:
     """A node this kernel does not compute, as its formula over what it can name."""
     node = graph.nodes[nid]
-    refs = [
-        namer.ref(a) if a in namer.names or not graph.nodes[a].args else f"%{a}" for a in node.args
-    ]
-    return PYTHON[node.op].format(*refs) + "  (not needed itself)"
+    rhs = PYTHON[node.op].format(*(_label(graph, namer, a) for a in node.args))
+    label = _label(graph, namer, nid)
+    return (rhs if label.startswith("%") else f"{label} = {rhs}") + "  (not computed here)"
 
 
 def _operands(graph: Graph, namer: Namer, op: str, args: Sequence[NodeId]) -> list[str]:
@@ -334,7 +420,78 @@ def _function(kernel: Kernel, fname: str, decorators: list[str]) -> list[str]:
     return [*decorators, signature, *body, f"    return {ret}"]
 
 
+def module_source(
+    kernel: Kernel, fname: str, header: Sequence[str], numba_module: str | None = None
+) -> str:
+    """A standalone module: `kernel` (printed with `NUMPY` templates) as a function of NumPy
+    arrays or numbers, needing only NumPy; or, given `numba_module` (`numba_source`'s text),
+    that module made standalone (its helpers inlined) plus `evaluate`, a broadcasting
+    wrapper around its batch driver. Both return a tuple of the kernel's outputs."""
+    doc = f'"""{fname}(...) as generated by adcompile; see the comments above."""'
+    if numba_module is not None:
+        body = numba_module.replace(_RT_IMPORT, _RT_INLINE)
+        n_out = len(kernel.returns)
+        return body + _EVALUATE.format(n_out=n_out)
+    params = ", ".join(kernel.params)
+    lines = [*header, doc, "", "import math", "", "import numpy as np", ""]
+    lines += [
+        '_erf = np.vectorize(math.erf, otypes=["float64"])',
+        '_erfc = np.vectorize(math.erfc, otypes=["float64"])',
+        "",
+        "",
+        f"def {fname}({params}):",
+        '    """Inputs: numbers or arrays (they broadcast); outputs: float64 arrays."""',
+    ]
+    lines += [f"    {p} = np.asarray({p}, dtype=np.float64)" for p in kernel.params]
+    lines.append('    with np.errstate(all="ignore"):  # IEEE results (inf, nan), no warnings')
+    lines += [f"        {line}" for line in kernel.lines]
+    ret = ", ".join(r if r.isidentifier() else f"np.float64({r})" for r in kernel.returns)
+    lines.append(f"    return ({ret}{',' if len(kernel.returns) == 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+_RT_IMPORT: Final = "from adcompile._numba_rt import at, at2"
+_RT_INLINE: Final = """from numba.core import types
+from numba.extending import overload
+
+
+def at(a, i):
+    return np.float64(a[i] if hasattr(a, "__getitem__") else a)
+
+
+def at2(a, i, j):
+    return np.float64(a[i, j] if hasattr(a, "__getitem__") else a)
+
+
+@overload(at)
+def _at(a, i):
+    if isinstance(a, types.Array):
+        return lambda a, i: np.float64(a[i])
+    return lambda a, i: np.float64(a)
+
+
+@overload(at2)
+def _at2(a, i, j):
+    if isinstance(a, types.Array):
+        return lambda a, i, j: np.float64(a[i, j])
+    return lambda a, i, j: np.float64(a)"""
+_EVALUATE: Final = '''
+
+def evaluate(*inputs):
+    """The outputs at broadcast inputs (numbers or arrays), as float64 arrays."""
+    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in inputs))
+    shape = arrays[0].shape if arrays else ()
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+    size = flat[0].size if flat else 1
+    outs = [np.empty(size) for _ in range({n_out})]
+    batch(size, *flat, *outs)
+    return tuple(o.reshape(shape) for o in outs)
+'''
+
+
 def check_tables() -> None:
     """Assert every op of the table has a template (printer totality)."""
     missing = set(OPS) - set(PYTHON)
     assert not missing, f"ops without a Python template: {sorted(missing)}"
+    missing = set(OPS) - set(NUMPY)
+    assert not missing, f"ops without a NumPy template: {sorted(missing)}"

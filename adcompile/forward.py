@@ -48,7 +48,7 @@ def forward(
             continue
         opdef = OPS[node.op]
         moving = [
-            (tangent[a], rule)
+            (a, tangent[a], rule)
             for a, rule in zip(node.args, opdef.partials)
             if rule is not None and a in tangent
         ]
@@ -58,8 +58,10 @@ def forward(
         args = [graph.expr(a) for a in node.args]
         out = graph.expr(nid)
         total: Expr | None = None
-        for arg_tangent, rule in moving:
-            term = _term(rule(*args, out), arg_tangent, opdef.selects)
+        for arg, arg_tangent, rule in moving:
+            partial = rule(*args, out)
+            term = _term(partial, arg_tangent, opdef.selects)
+            graph.record_step(term.id, nid, arg, arg_tangent.lift(partial))
             total = term if total is None else total + term
         graph.tag = None
         assert total is not None

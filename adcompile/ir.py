@@ -55,6 +55,8 @@ class Graph:
         self.origin: dict[NodeId, tuple[str, NodeId]] = {}  # ("adjoint", primal id), ...
         self.bar: dict[NodeId, NodeId] = {}  # adjoint node -> the primal node it is d out/d of
         self.dot: dict[NodeId, NodeId] = {}  # tangent node -> the node it is the tangent of
+        # chain-rule product -> (node, argument, d node / d argument), for the printers
+        self.steps: dict[NodeId, tuple[NodeId, NodeId, NodeId]] = {}
         self.tag: tuple[str, NodeId] | None = None  # recorded for nodes created meanwhile
         self.strict_fold = False  # raise FoldError when folding makes inf/NaN from finite
         self.stable = True  # apply the stability rewrites of `simplify.STABLE`
@@ -74,6 +76,7 @@ class Graph:
         new.stable = self.stable
         new.notes = dict(self.notes)
         new.dot = dict(self.dot)
+        new.steps = dict(self.steps)
         return new
 
     # -- the door --------------------------------------------------------------------------
@@ -123,6 +126,12 @@ class Graph:
             raise FoldError(f"{op}({', '.join(map(repr, values))}) = {result}")
         return result
 
+    def record_step(self, term: NodeId, node: NodeId, arg: NodeId, partial: NodeId) -> None:
+        """Note that `term`, made by the pass now running, multiplies a derivative by
+        `partial` = d node / d arg (the printers comment the line with that step)."""
+        if self.tag is not None and self.origin.get(term) == self.tag:
+            self.steps.setdefault(term, (node, arg, partial))
+
     # -- queries ---------------------------------------------------------------------------
     def const_value(self, nid: NodeId) -> float | None:
         """The value of a constant node, or None for any other node."""
@@ -159,12 +168,12 @@ class Expr:
         self.graph = graph
         self.id = nid
 
-    def _lift(self, other: Expr | float) -> NodeId:
+    def lift(self, other: Expr | float) -> NodeId:
         return other.id if isinstance(other, Expr) else self.graph.const(float(other))
 
     def apply(self, op: str, *args: Expr | float) -> Expr:
         """`op(*args)` as a new handle (the arguments may include this handle)."""
-        return Expr(self.graph, self.graph.apply(op, *(self._lift(a) for a in args)))
+        return Expr(self.graph, self.graph.apply(op, *(self.lift(a) for a in args)))
 
     def __add__(self, o: Expr | float) -> Expr:
         return self.apply("add", self, o)

@@ -75,6 +75,7 @@ def reverse(
                 continue
             partial = rule(*args, out)
             term = bar.apply("mul0", bar, partial) if guarded else bar * partial
+            graph.record_step(term.id, nid, arg, bar.lift(partial))
             adjoint[arg] = adjoint[arg] + term if arg in adjoint else term
             masked[arg] = masked.get(arg, True) and (guarded or opdef.selects)
         graph.tag = None

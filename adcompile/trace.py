@@ -69,7 +69,7 @@ class Trace:
         return tuple(r.name for r in self.rows)
 
     def _cells(self) -> tuple[list[str], list[list[str]]]:
-        out = self.output
+        out = "f" if self.output == "value" else self.output
         head = ["node", "operation", "value", f"d{out}/d(node)", "local partials"]
         body = []
         for r in self.rows:
@@ -117,7 +117,7 @@ class Trace:
         return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
-def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: float) -> Trace:
+def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: Any) -> Trace:
     """Every node of `f` at one point: value, adjoint and local partials (see module doc).
 
     Args:
@@ -128,13 +128,13 @@ def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: float) -> T
     Example:
         >>> t = trace("a = x*y; b = sin(a); b + x", x=2.0, y=0.5)
         >>> print(t)
-        node  operation  value  dvalue/d(node)  local partials
-        ----  ---------  -----  --------------  -------------------------
-        x     input          2           1.27
-        y     input        0.5          1.081
-        a     x * y          1         0.5403  da/dx = 0.5  da/dy = 2
-        b     sin(a)    0.8415              1  db/da = 0.5403
-        t0    b + x      2.841              1  dt0/db = 1  dt0/dx = 1
+        node  operation   value  df/d(node)  local partials
+        ----  ---------  ------  ----------  ----------------------
+        x     input           2        1.27
+        y     input         0.5       1.081
+        a     x * y           1      0.5403  da/dx = 0.5  da/dy = 2
+        b     sin(a)     0.8415           1  db/da = 0.5403
+        t0    x + b       2.841           1  dt0/dx = 1  dt0/db = 1
     """
     from adcompile.api import compile
 
@@ -157,9 +157,10 @@ def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: float) -> T
         node = graph.nodes[nid]
         args_ = [graph.expr(a) for a in node.args]
         for a, rule in zip(node.args, OPS[node.op].partials):
-            if rule is not None and graph.nodes[a].op != "const":
-                p = rule(*args_, graph.expr(nid))
-                partials.append((nid, a, p.id if not isinstance(p, float) else graph.const(p)))
+            if graph.nodes[a].op == "const":
+                continue
+            p = rule(*args_, graph.expr(nid)) if rule is not None else 0.0  # 0: no path
+            partials.append((nid, a, p.id if not isinstance(p, float) else graph.const(p)))
     rows_ids = [*program.input_ids, *order]
     wanted: list[NodeId | None] = [
         *rows_ids,

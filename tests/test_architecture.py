@@ -27,6 +27,7 @@ LAYERS = [
     "jit",
     "vm",
     "backends",
+    "viz",
     "api",
     "check",
     "trace",

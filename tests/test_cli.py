@@ -154,3 +154,85 @@ def test_program_with_several_outputs(capsys: pytest.CaptureFixture[str]) -> Non
     assert main([program, "--show", "python"]) == 0
     out = capsys.readouterr().out
     assert "def value(x, y):" in out and "return u, v" in out
+
+
+# --- showing the work: --trace, --dot, --show latex|sympy, -o -----------------------------
+
+NEURON = "a = w0*x0\nb = w1*x1\nc = a + b\nd = c + w2\ne = -d\nf = exp(e)\ng = 1 + f\nh = 1/g\n"
+NEURON_AT = "w0=2,x0=-1,w1=-3,x1=-2,w2=-3"
+
+
+def test_trace_of_the_neuron_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "neuron.adc"
+    path.write_text(NEURON, encoding="utf-8")
+    assert main([str(path), "--at", NEURON_AT, "--trace", "--no-stable"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert rows["g"][1:5] == ["f", "+", "1", "1.368"] and rows["g"][5] == "-0.5344"
+    assert rows["h"][4:6] == ["0.7311", "1"]
+    assert rows["w0"][1:4] == ["input", "2", "-0.1966"]
+
+
+def test_trace_needs_a_point(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["x*y", "--trace"]) == 2
+    assert "--trace needs a point" in capsys.readouterr().err
+
+
+def test_dot_to_stdout_with_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log(x*y)", "--at", "x=2,y=3", "--dot"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("digraph") and out.rstrip().endswith("}")
+    assert "b_x" in out and "0.5" in out  # the adjoint node and its value at the point
+
+
+@pytest.mark.parametrize(
+    ("show", "expected"), [("latex", r"\frac{\partial f}{\partial x}"), ("sympy", "d/dx = t1*y")]
+)
+def test_show_latex_and_sympy(show: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log(x*y)", "--show", show]) == 0
+    assert expected in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("numba", [False, True], ids=["numpy", "numba"])
+def test_emitted_module_reproduces_the_results_in_a_fresh_process(
+    numba: bool, tmp_path: Path
+) -> None:
+    """`-o` writes a module that imports neither adcompile nor anything beyond NumPy (and Numba
+    when asked); run in a new interpreter, it gives the compiled evaluator's numbers."""
+    import numpy as np
+
+    import adcompile as adc
+
+    formula = "where(x > 0, log(x), 0) + erf(y)*sin(x*y) + max(x, y)^2"
+    module = tmp_path / "model.py"
+    flags = ["--numba"] if numba else []
+    assert main([formula, "-o", str(module), *flags]) == 0
+    call = "model.evaluate(x, y)" if numba else "model.value_and_grad(x, y)"
+    code = (
+        "import sys, numpy as np\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "import model\n"
+        "x = np.linspace(-2, 2, 9); y = np.float64(0.3)\n"
+        f"np.save(sys.argv[1], np.array({call}))\n"
+        "assert 'adcompile' not in sys.modules, 'the module imported adcompile'\n"
+    )
+    out = tmp_path / "out.npy"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(out)]
+        if not numba
+        else [sys.executable, "-c", code, str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = np.load(out)
+    value, grad = adc.compile(formula).value_and_grad()(np.linspace(-2, 2, 9), 0.3)
+    want = np.array([value, *grad])
+    if numba:
+        np.testing.assert_array_equal(got, want)  # the same kernel: the same bits
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-300)

@@ -20,7 +20,15 @@ README = ROOT / "README.md"
 #: Text each example must print (its key numbers, as a teacher's slide would show them).
 EXPECTED = {
     "01_square.py": ["y     = 9.0", "dy/dx = 6.0"],
-    "02_sin_square.py": ["z     = 0.412118485242", "dz/dx = -5.466781571308"],
+    "02_sin_square.py": [
+        "y     = 0.412118485242",
+        "dy/dx = -5.466781571308",
+        "du/dx = 2x     =   6.000000",
+        "dy/du = cos(u) =  -0.911130",
+        "dy/dx = dy/du * du/dx = -0.911130 * 6 = -5.466782",
+        "u     x^2             9     -0.9111  du/dx = 6",
+        "b_x = b_u * t0",
+    ],
     "03_polynomial.py": ["f(2)  = 63", "f'(2) = 93"],
     "04_log_xy.py": ["z     = 1.791759469228", "dz/dx = 0.500000000000", "dz/dy = 0.333333333333"],
     "05_q_3x3_minus_y2.py": ["Q     = [-12.  65.]", "dQ/dx = [36. 81.]", "dQ/dy = [-12.  -8.]"],
@@ -31,8 +39,42 @@ EXPECTED = {
         "both forms agree",
         "def value_and_grad(w0, x0, w1, x1, w2):",
     ],
-    "07_bce.py": ["L     = 6.7012301550", "dL/dw = 6.6917630292", "dL/db = 0.9987706014"],
+    "07_bce.py": [
+        "p     = 0.9987706014",
+        "L     = 6.7012301550",
+        "dL/dw = 6.6917630292   ((p - t) * x = 0.998771 * 6.7)",
+        "dL/db = 0.9987706014   (p - t)",
+    ],
     "08_batch.py": ["1,000,000 points", "points/s"],
+    "09_neuron_trace.py": [
+        "a     w0 * x0        -2      0.1966  da/dw0 = -1  da/dx0 = 2",
+        "e     -d             -1     -0.1966  de/dd = -1",
+        "f     exp(e)     0.3679     -0.5344  df/de = 0.3679",
+        "h     1 / g      0.7311           1  dh/dg = -0.5344",
+        "x1    input          -2     -0.5898",
+        "matches the hand-computed table to 3 digits",
+        "h = sigmoid(d) = 0.7311, dh/dd = 0.1966",
+    ],
+    "10_jvp.py": [
+        " [ 1.        -0.9899925]",
+        "J @ v = [4.         0.50500375 3.        ]",
+        "w @ J = [ 1.3       -0.7893925]",
+        "d_y1 = t1 + t2",
+        "dy/dx = [2. 4. 6. 8.]",
+    ],
+    "11_detach.py": [
+        "u = detach(y)             27       9",
+        "stop_gradient(y)          27       9",
+        "u = y                     27      27",
+        "u     stop_gradient(y)      9           3",
+        "    b_x = u",
+    ],
+    "12_accumulation.py": [
+        "dL/dw = -42, then -42",
+        "batch 1         2.25      -3      -3",
+        "sum             31.5     -42     -18",
+        "whole batch     31.5     -42     -18",
+    ],
 }
 
 

@@ -1,0 +1,364 @@
+"""Computational graphs as DOT text: the forward DAG, with any derivative nodes styled apart.
+
+`draw(graph, inputs, outputs)` names the nodes as the generated code does (`codegen.Namer`:
+the same names as `evaluator.source`), labels each with its operation in formula syntax
+(`a = w0 * x0`; constants are folded into the labels of their users) and, with a point, with
+its value and (for the forward graph of a single output) its adjoint `b_v`, computed with the
+NumPy interpreter like `adc.trace`. Nodes that reverse or forward mode made (`graph.origin`)
+go into clusters of their own, styled from the tables below. The text is built by one loop
+over node ids (no recursion; the same text in every process). `Dot` holds it: `.source`,
+Jupyter's SVG view, and `.render(path)` (the only part that needs Graphviz's `dot` program).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from adcompile.codegen import SEED_MARK, Namer, formula_text, literal
+from adcompile.interpret import Plan
+from adcompile.ir import Graph, NodeId
+from adcompile.reverse import reverse
+
+#: Graph-wide settings and the defaults every node and edge starts from.
+HEADER: Final = (
+    "graph [rankdir=LR, fontname=Helvetica, fontsize=11];",
+    "node [shape=box, style=filled, fillcolor=white, fontname=Helvetica, fontsize=11];",
+    'edge [color="#555555", arrowsize=0.7];',
+)
+#: Attributes of a node by (side, shape), on top of the defaults in `HEADER`. The side is
+#: "forward", or the pass that made the node ("adjoint", "tangent"); the shape says whether it
+#: is an input (a seed, on a derivative side), an operation or a constant shown on its own.
+STYLES: Final[dict[tuple[str, str], dict[str, str]]] = {
+    ("forward", "input"): {"shape": "ellipse", "fillcolor": "#eeeeee"},
+    ("forward", "op"): {},
+    ("adjoint", "input"): {"shape": "ellipse", "fillcolor": "#ffe0b2"},
+    ("adjoint", "op"): {"fillcolor": "#ffe0b2"},
+    ("tangent", "input"): {"shape": "ellipse", "fillcolor": "#d6eaf8"},
+    ("tangent", "op"): {"fillcolor": "#d6eaf8"},
+}
+#: Attributes of a constant shown on its own (an output that is a constant or zero).
+CONST_STYLE: Final[dict[str, str]] = {"shape": "plaintext"}
+#: What marks an output node (its label also names the output).
+OUTPUT_STYLE: Final[dict[str, str]] = {"penwidth": "2.5"}
+#: Edges from one side to another (a derivative reading a forward value): drawn dashed.
+CROSS_EDGE_STYLE: Final[dict[str, str]] = {"style": "dashed"}
+#: The cluster of each side (label, border colour), in the order they are written; clusters
+#: are drawn only when the graph has derivative nodes.
+CLUSTERS: Final[dict[str, tuple[str, str]]] = {
+    "forward": ("forward", "#999999"),
+    "adjoint": ("reverse (adjoints b_v)", "#e67e22"),
+    "tangent": ("forward mode (tangents d_v)", "#2e86c1"),
+}
+#: The side of a seed input, by the prefix of its name (see `products`).
+SEED_SIDES: Final[dict[str, str]] = {"b_": "adjoint", "d_": "tangent"}
+#: Plain names of each evaluator kind's outputs, from the program's outputs and `wrt`.
+OUTPUT_NAMES: Final[dict[str, Callable[[Sequence[str], Sequence[str]], list[str]]]] = {
+    "value": lambda outs, wrt: list(outs),
+    "value_and_grad": lambda outs, wrt: [outs[0], *(f"d{outs[0]}/d{w}" for w in wrt)],
+    "grad": lambda outs, wrt: [outs[0], *(f"d{outs[0]}/d{w}" for w in wrt)],
+    "jvp": lambda outs, wrt: [*outs, *(f"d_{o}" for o in outs)],
+    "vjp": lambda outs, wrt: [*outs, *(f"b_{w}" for w in wrt)],
+    "jacobian": lambda outs, wrt: [f"d{o}/d{w}" for o in outs for w in wrt],
+    "hessian": lambda outs, wrt: [f"d2{outs[0]}/d{a}d{b}" for a in wrt for b in wrt],
+    "hvp": lambda outs, wrt: [f"(H v)_{w}" for w in wrt],
+}
+#: Significant digits of the values in labels.
+DIGITS: Final = 4
+#: Jupyter draws graphs up to this many nodes (`dot` takes minutes on much larger ones).
+MAX_SVG_NODES: Final = 2000
+#: Seconds `dot` may take before `render` gives up.
+DOT_TIMEOUT_S: Final = 120
+#: Output formats of `Dot.render`, by file suffix (None: the DOT text itself).
+FORMATS: Final[dict[str, str | None]] = {
+    ".svg": "svg",
+    ".png": "png",
+    ".pdf": "pdf",
+    ".dot": None,
+    ".gv": None,
+}
+_BARE: Final = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|-?[0-9]*\.?[0-9]+")
+_INSTALL: Final = (
+    "Graphviz's `dot` program is not installed (not on PATH): install Graphviz "
+    "(`apt install graphviz`, `conda install graphviz` or `brew install graphviz`), "
+    'or write the DOT text with render("graph.dot")'
+)
+
+
+class Dot:
+    """A graph as DOT text: `.source` (or `str()`), drawn by Jupyter, `.render(path)`."""
+
+    def __init__(self, source: str, nodes: int, edges: int) -> None:
+        self.source = source
+        self.nodes = nodes
+        self.edges = edges
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        return f"<Dot: {self.nodes} nodes, {self.edges} edges>"
+
+    def _repr_svg_(self) -> str | None:
+        """The drawing as SVG, for Jupyter; None (the text view) without Graphviz."""
+        if shutil.which("dot") is None or self.nodes > MAX_SVG_NODES:
+            return None
+        return _run_dot(self.source, "svg").decode("utf-8")
+
+    def render(self, path: str | os.PathLike[str]) -> Path:
+        """Write the graph to `path`, in the format its suffix names (.svg, .png, .pdf, or
+        .dot / .gv for the DOT text); return the path. All but .dot need Graphviz."""
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix not in FORMATS:
+            raise ValueError(
+                f"render: unknown format '{target.suffix}'; use one of {', '.join(FORMATS)}"
+            )
+        fmt = FORMATS[suffix]
+        if fmt is None:
+            target.write_text(self.source, encoding="utf-8")
+        else:
+            target.write_bytes(_run_dot(self.source, fmt))
+        return target
+
+
+def _run_dot(source: str, fmt: str) -> bytes:
+    """The output of `dot -T<fmt>` on `source` (RuntimeError when it is missing or fails)."""
+    program = shutil.which("dot")
+    if program is None:
+        raise RuntimeError(_INSTALL)
+    try:
+        done = subprocess.run(
+            [program, f"-T{fmt}"],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            timeout=DOT_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"dot took more than {DOT_TIMEOUT_S} s; write the DOT text with "
+            'render("graph.dot") and lay it out yourself (e.g. `sfdp`)'
+        ) from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip()
+        raise RuntimeError(f"dot failed (exit status {done.returncode}): {message}")
+    return done.stdout
+
+
+# -- building the text -----------------------------------------------------------------------
+def draw(
+    graph: Graph,
+    inputs: Sequence[NodeId],
+    outputs: Sequence[tuple[str, NodeId | None]],
+    point: Sequence[float] | None = None,
+    adjoints: bool = False,
+) -> Dot:
+    """The graph of `outputs` (name, node; None is identically zero) over kernel `inputs`.
+
+    With `point` (a number per input), labels show each node's value; with `adjoints` too
+    (a single output), the derivative of the output with respect to each node.
+    """
+    nodes = drawn_nodes(graph, inputs, [o for _, o in outputs])
+    namer = Namer(graph, inputs)
+    for nid in nodes:
+        if graph.nodes[nid].args:
+            namer.define(nid)
+    values: dict[NodeId, float] = {}
+    bars: dict[NodeId, float] = {}
+    if point is not None:
+        output = outputs[0][1] if adjoints and len(outputs) == 1 else None
+        values, bars = evaluate(graph, inputs, nodes, point, output)
+    return dot_text(graph, namer, nodes, outputs, values, bars)
+
+
+def drawn_nodes(
+    graph: Graph, inputs: Sequence[NodeId], outputs: Sequence[NodeId | None]
+) -> list[NodeId]:
+    """The nodes a graph shows, in id order: the inputs, the operations the outputs need and
+    constants that are outputs themselves (other constants are folded into labels)."""
+    live = graph.live([o for o in outputs if o is not None])
+    shown = set(inputs) | {o for o in outputs if o is not None}
+    return [
+        nid for nid, node in enumerate(graph.nodes) if nid in shown or (live[nid] and node.args)
+    ]
+
+
+def evaluate(
+    graph: Graph,
+    inputs: Sequence[NodeId],
+    nodes: Sequence[NodeId],
+    point: Sequence[float],
+    output: NodeId | None = None,
+) -> tuple[dict[NodeId, float], dict[NodeId, float]]:
+    """The value of each node at `point`, and when `output` is given the adjoint of each
+    (d output / d node; 0 where the output does not depend on it), as `adc.trace` does."""
+    work = graph.copy() if output is not None else graph
+    found: dict[NodeId, NodeId] = {}
+    if output is not None:
+        reverse(work, output, list(nodes), collect=found)
+    bar_ids = [found.get(n) for n in nodes] if output is not None else []
+    results = Plan(work, inputs, [*nodes, *bar_ids])(*point)
+    values = {n: float(v) for n, v in zip(nodes, results)}
+    bars = {n: float(v) for n, v in zip(nodes, results[len(nodes) :])}
+    return values, bars
+
+
+def dot_text(
+    graph: Graph,
+    namer: Namer,
+    nodes: Sequence[NodeId],
+    outputs: Sequence[tuple[str, NodeId | None]],
+    values: Mapping[NodeId, float] | None = None,
+    bars: Mapping[NodeId, float] | None = None,
+) -> Dot:
+    """The DOT text of `nodes` (in id order) named by `namer`, labelled with any values and
+    adjoints; `outputs` (name, node) are marked, identically zero ones as nodes `0`."""
+    values, bars = values or {}, bars or {}
+    marked: dict[NodeId, list[str]] = {}
+    zeros: list[str] = []
+    for name, nid in outputs:
+        if nid is None:
+            zeros.append(name)
+        else:
+            marked.setdefault(nid, []).append(name)
+    sides = {nid: _side(graph, nid) for nid in nodes}
+    grouped = any(side != "forward" for side in sides.values())
+    blocks: dict[str, list[str]] = {side: [] for side in CLUSTERS}
+    loose: list[str] = []
+    for nid in nodes:
+        lines = _label(graph, namer, nid, values.get(nid), bars.get(nid), marked.get(nid, []))
+        const = graph.nodes[nid].op == "const"
+        style = CONST_STYLE if const else STYLES[(sides[nid], _shape(graph, nid))]
+        attrs = {"label": _join(lines), **style}
+        if nid in marked:
+            attrs.update(OUTPUT_STYLE)
+        statement = f"n{nid} [{_attrs(attrs)}];"
+        (blocks[sides[nid]] if grouped and not const else loose).append(statement)
+    for k, name in enumerate(zeros):
+        loose.append(f"z{k} [{_attrs({'label': _join(['0', f'output {name}']), **CONST_STYLE})}];")
+    edges = [
+        f"n{a} -> n{nid}{_edge_attrs(sides[a], sides[nid])};"
+        for nid in nodes
+        for a in dict.fromkeys(graph.nodes[nid].args)
+        if graph.nodes[a].op != "const"
+    ]
+    body = [*HEADER]
+    for side, statements in blocks.items():
+        if statements:
+            body += _cluster(side, statements)
+    body += [*loose, *edges]
+    source = "digraph adcompile {\n" + "".join(f"  {line}\n" for line in body) + "}\n"
+    return Dot(source, len(nodes) + len(zeros), len(edges))
+
+
+def _cluster(side: str, statements: list[str]) -> list[str]:
+    label, color = CLUSTERS[side]
+    head = f'subgraph cluster_{side} {{ label="{escape(label)}"; style=rounded; color="{color}";'
+    return [head, *(f"  {s}" for s in statements), "}"]
+
+
+def _edge_attrs(source: str, target: str) -> str:
+    return "" if source == target else f" [{_attrs(CROSS_EDGE_STYLE)}]"
+
+
+def _side(graph: Graph, nid: NodeId) -> str:
+    """Which pass made the node ("forward" for the program and its inputs)."""
+    origin = graph.origin.get(nid)
+    if origin is not None:
+        return origin[0]
+    name = graph.nodes[nid].attr
+    if isinstance(name, str) and name.startswith(SEED_MARK):
+        return SEED_SIDES.get(name[len(SEED_MARK) : len(SEED_MARK) + 2], "forward")
+    return "forward"
+
+
+def _shape(graph: Graph, nid: NodeId) -> str:
+    return "op" if graph.nodes[nid].args else "input"
+
+
+def _label(
+    graph: Graph,
+    namer: Namer,
+    nid: NodeId,
+    value: float | None,
+    bar: float | None,
+    outputs: list[str],
+) -> list[str]:
+    """The lines of a node's label: `t0 = x * y`, `= 6`, `b_t0 = 1`, `output value`."""
+    node = graph.nodes[nid]
+    name = _ref(graph, namer, nid)
+    lines = [name]
+    if node.args:
+        lines = [f"{name} = {formula_text(node.op, [_ref(graph, namer, a) for a in node.args])}"]
+    if value is not None and node.op != "const":
+        lines.append(f"= {_value_text(value)}")
+    if bar is not None and node.op != "const":
+        lines.append(f"b_{name.rstrip('_')} = {_value_text(bar)}")
+    if outputs and outputs != [name]:
+        lines.append("output " + ", ".join(outputs))
+    return lines
+
+
+def _ref(graph: Graph, namer: Namer, nid: NodeId) -> str:
+    value = graph.const_value(nid)
+    return namer.ref(nid) if value is None else _number_text(value)
+
+
+def _number_text(value: float) -> str:
+    """A constant as a person writes it: `1`, `0.5`, `-2` (full precision when `g` is not)."""
+    if math.isfinite(value) and value == float(f"{value:g}"):
+        return f"{value:g}"
+    return literal(value)
+
+
+def _value_text(value: float) -> str:
+    return f"{value:.{DIGITS}g}"
+
+
+def escape(text: str) -> str:
+    """Text for a quoted DOT string: backslashes and quotes escaped, line breaks as `\\n`."""
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+
+
+def _join(lines: Sequence[str]) -> str:
+    """Label lines as one escaped DOT string body."""
+    return "\\n".join(escape(line) for line in lines)
+
+
+def _attrs(attrs: Mapping[str, str]) -> str:
+    """`key=value, ...`; the label and anything not a plain word or number quoted."""
+    return ", ".join(
+        f"{k}={v}" if k != "label" and _BARE.fullmatch(v) else f'{k}="{v}"'
+        for k, v in attrs.items()
+    )
+
+
+# -- what the API hands over --------------------------------------------------------------
+def output_names(kind: str, outputs: Sequence[str], wrt: Sequence[str]) -> list[str]:
+    """Plain names of an evaluator's kernel outputs (`value`, `dvalue/dx`, ...), in order."""
+    return OUTPUT_NAMES[kind](outputs, wrt)
+
+
+def numbers(names: Sequence[str], values: Sequence[Any]) -> list[float]:
+    """A point as floats, one per name (TypeError naming the input that is not a number)."""
+    return [_number(name, value) for name, value in zip(names, values)]
+
+
+def _number(name: str, value: Any) -> float:
+    # not text (float() would read "2") nor arrays (a graph shows one point)
+    if not isinstance(value, (str, bytes)) and getattr(value, "ndim", 0) == 0:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(
+        f"graph: '{name}' must be a number (a graph shows one point), got {type(value).__name__}"
+    )
