@@ -260,6 +260,10 @@ class Evaluator:
                     return tuple.__new__(self._grad_cls, r[1:])
                 return self._package(r)
         seeds = self._seed_values(kwargs)
+        if out is None and not kwargs and len(args) == self._arity and self.seeds:
+            point = (*args, *seeds)  # one point with its direction: straight to the kernel
+            if all(type(a) in _SCALARS for a in point):
+                return self._package((self._fast or self._make_fast())(*point))
         values = _bind(self.inputs, args, kwargs) + seeds
         names = self.inputs + tuple(f"{self._seed_kw}[{s}]" for s in self.seeds)
         arrays = [_as_array(name, v) for name, v in zip(names, values)]

@@ -206,12 +206,9 @@ def _jacobian(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
 
 
 def _hessian(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
-    graph = program.graph.copy()
-    ids = _ids(program, wrt)
-    grads = reverse(graph, program.outputs[0], ids)
+    graph, ids, along = _over_gradient(program, wrt)
     one = graph.const(1.0)
-    moving = [g for g in grads if g is not None]
-    columns = [_through(forward(graph, {w: one}, moving), grads) for w in ids]
+    columns = [along({w: one}) for w in ids]
     entries = [columns[j][i] for i in range(len(ids)) for j in range(len(ids))]
     what = "Hessian (forward over reverse) with respect to " + _listed(wrt)
     layout = Matrix(len(ids), len(ids))
@@ -219,17 +216,31 @@ def _hessian(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
 
 
 def _hvp(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
-    graph = program.graph.copy()
-    ids = _ids(program, wrt)
-    grads = reverse(graph, program.outputs[0], ids)
+    graph, ids, along = _over_gradient(program, wrt)
     dots = _seed_inputs(graph, "d", wrt)
-    moving = [g for g in grads if g is not None]
-    products = _through(forward(graph, dict(zip(ids, dots)), moving), grads)
+    products = along(dict(zip(ids, dots)))
     what = "Hessian-vector product (forward over reverse) with respect to " + _listed(wrt)
     layout = Grads(tuple(range(len(wrt))), bare)
     return Derived(
         graph, (*program.input_ids, *dots), wrt, products, [None] * len(wrt), layout, what
     )
+
+
+def _over_gradient(
+    program: Program, wrt: tuple[str, ...]
+) -> tuple[Graph, list[NodeId], Callable[[dict[NodeId, NodeId]], list[NodeId | None]]]:
+    """A copy of the graph with the gradient appended, and forward mode over that gradient:
+    `along(seeds)` gives the tangent of each gradient entry (a Hessian column for a unit
+    seed), None where it is identically zero."""
+    graph = program.graph.copy()
+    ids = _ids(program, wrt)
+    grads = reverse(graph, program.outputs[0], ids)
+    moving = [g for g in grads if g is not None]
+
+    def along(seeds: dict[NodeId, NodeId]) -> list[NodeId | None]:
+        return _through(forward(graph, seeds, moving), grads)
+
+    return graph, ids, along
 
 
 def _unique(names: Sequence[str]) -> tuple[str, ...]:
