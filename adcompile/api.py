@@ -120,7 +120,6 @@ class Evaluator:
         reduce: Reduce = None,
     ) -> None:
         self.inputs = program.inputs
-        self._output_names = program.output_names
         self._arity = len(program.inputs)
         self.kind = kind
         self.wrt = wrt
@@ -158,6 +157,11 @@ class Evaluator:
     def numba_source(self) -> str:
         """The generated Numba module (scalar kernel, parallel batch drivers, reductions)."""
         return codegen.numba_source(self._kernel, self._fname, self._header)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """What each of the kernel's outputs is, in order: `value`, `dvalue/dx`, ..."""
+        return self._derived.names
 
     def module_source(self, numba: bool = False) -> str:
         """A standalone Python module computing what this evaluator computes (`-o` in the
@@ -232,7 +236,7 @@ class Evaluator:
             seeds = self._seed_values(kwargs)
             names = self.inputs + tuple(f"{self._seed_kw}[{s}]" for s in self.seeds)
             point = viz.numbers(names, _bind(self.inputs, args, kwargs) + seeds)
-        labels = viz.output_names(self.kind, self._output_names, self.wrt)
+        labels = self.output_names
         return viz.draw(self._graph, self._input_ids, list(zip(labels, self._outputs)), point)
 
     def __repr__(self) -> str:

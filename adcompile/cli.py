@@ -100,9 +100,7 @@ def _view(shown: Evaluator, what: str) -> str:
 def _sympy_system(shown: Evaluator) -> str:
     replacements, exprs = shown.to_sympy(cse=True)
     lines = [f"{k} = {v}" for k, v in replacements]
-    names = ["value", *(f"d/d{w}" for w in shown.wrt)] if shown.kind != "value" else []
-    names += [f"out{k}" for k in range(len(names), len(exprs))]
-    return "\n".join([*lines, *(f"{n} = {e}" for n, e in zip(names, exprs))])
+    return "\n".join([*lines, *(f"{n} = {e}" for n, e in zip(shown.output_names, exprs))])
 
 
 def _fmt(v: float) -> str:

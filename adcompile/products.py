@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from adcompile.codegen import SEED_MARK
 from adcompile.forward import forward
@@ -66,6 +66,7 @@ class Derived:
     layout: Layout
     what: str  # for the header comment: "value and gradient with respect to x, y"
     labels: tuple[str, ...] = ()  # LaTeX of what each output is (`latex()`), set by derive
+    names: tuple[str, ...] = ()  # the same in plain text (`dvalue/dx`), set by derive
 
 
 _GREEK = frozenset(
@@ -87,7 +88,7 @@ def tex_name(name: str) -> str:
     return base + (f"_{{{sub.replace('_', ' ')}}}" if sub else "")
 
 
-def _partial(of: str, *wrt: str) -> str:
+def _tex_partial(of: str, *wrt: str) -> str:
     if len(wrt) == 1:
         return f"\\frac{{\\partial {of}}}{{\\partial {wrt[0]}}}"
     below = (
@@ -98,20 +99,50 @@ def _partial(of: str, *wrt: str) -> str:
     return f"\\frac{{\\partial^{{2}} {of}}}{{{below}}}"
 
 
-def labels(kind: str, outputs: Sequence[str], wrt: Sequence[str]) -> tuple[str, ...]:
-    """LaTeX names of the kernel outputs of evaluator `kind`, in order."""
-    outs = [tex_name(o) for o in outputs]
-    ws = [tex_name(w) for w in wrt]
-    f = outs[0]
+@dataclass(frozen=True)
+class Style:
+    """How output names are spelled: a name, d of/d w (and second), tangent, adjoint, H v."""
+
+    name: Callable[[str], str]
+    partial: Callable[..., str]  # (of, w) or (of, a, b)
+    tangent: Callable[[str], str]
+    adjoint: Callable[[str], str]
+    hvp: Callable[[str], str]
+
+
+#: Plain text (graph labels, the CLI) and LaTeX (`latex()`).
+PLAIN: Final = Style(
+    name=lambda n: n,
+    partial=lambda of, *w: ("d" if len(w) == 1 else "d2") + of + "/" + "".join(f"d{x}" for x in w),
+    tangent=lambda o: f"d_{o}",
+    adjoint=lambda w: f"b_{w}",
+    hvp=lambda w: f"(H v)_{w}",
+)
+TEX: Final = Style(
+    name=tex_name,
+    partial=_tex_partial,
+    tangent=lambda o: f"\\dot{{{o}}}",
+    adjoint=lambda w: f"\\bar{{{w}}}",
+    hvp=lambda w: f"(H \\dot{{x}})_{{{w}}}",
+)
+
+
+def labels(
+    kind: str, outputs: Sequence[str], wrt: Sequence[str], style: Style = TEX
+) -> tuple[str, ...]:
+    """The names of the kernel outputs of evaluator `kind`, in order, in `style`."""
+    outs = [style.name(o) for o in outputs]
+    ws = [style.name(w) for w in wrt]
+    f, d = outs[0], style.partial
     table: dict[str, list[str]] = {
         "value": outs,
-        "value_and_grad": [f, *(_partial(f, w) for w in ws)],
-        "grad": [f, *(_partial(f, w) for w in ws)],
-        "jvp": [*outs, *(f"\\dot{{{o}}}" for o in outs)],
-        "vjp": [*outs, *(f"\\bar{{{w}}}" for w in ws)],
-        "jacobian": [_partial(o, w) for o in outs for w in ws],
-        "hessian": [_partial(f, a, b) for a in ws for b in ws],
-        "hvp": [f"(H \\dot{{x}})_{{{w}}}" for w in ws],
+        "value_and_grad": [f, *(d(f, w) for w in ws)],
+        "grad": [f, *(d(f, w) for w in ws)],
+        "jvp": [*outs, *(style.tangent(o) for o in outs)],
+        "vjp": [*outs, *(style.adjoint(w) for w in ws)],
+        "jacobian": [d(o, w) for o in outs for w in ws],
+        "hessian": [d(f, a, b) for a in ws for b in ws],
+        "hvp": [style.hvp(w) for w in ws],
     }
     return tuple(table[kind])
 
@@ -282,4 +313,9 @@ SINGLE_OUTPUT = frozenset({"value_and_grad", "grad", "hessian", "hvp"})
 def derive(program: Program, kind: Kind, wrt: tuple[str, ...], bare: bool) -> Derived:
     """The graph and layout of evaluator `kind` (see the module docstring)."""
     derived = BUILDERS[kind](program, wrt, bare)
-    return replace(derived, labels=labels(kind, program.output_names, wrt))
+    outputs = program.output_names
+    return replace(
+        derived,
+        labels=labels(kind, outputs, wrt, TEX),
+        names=labels(kind, outputs, wrt, PLAIN),
+    )

@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -58,17 +58,6 @@ CLUSTERS: Final[dict[str, tuple[str, str]]] = {
 }
 #: The side of a seed input, by the prefix of its name (see `products`).
 SEED_SIDES: Final[dict[str, str]] = {"b_": "adjoint", "d_": "tangent"}
-#: Plain names of each evaluator kind's outputs, from the program's outputs and `wrt`.
-OUTPUT_NAMES: Final[dict[str, Callable[[Sequence[str], Sequence[str]], list[str]]]] = {
-    "value": lambda outs, wrt: list(outs),
-    "value_and_grad": lambda outs, wrt: [outs[0], *(f"d{outs[0]}/d{w}" for w in wrt)],
-    "grad": lambda outs, wrt: [outs[0], *(f"d{outs[0]}/d{w}" for w in wrt)],
-    "jvp": lambda outs, wrt: [*outs, *(f"d_{o}" for o in outs)],
-    "vjp": lambda outs, wrt: [*outs, *(f"b_{w}" for w in wrt)],
-    "jacobian": lambda outs, wrt: [f"d{o}/d{w}" for o in outs for w in wrt],
-    "hessian": lambda outs, wrt: [f"d2{outs[0]}/d{a}d{b}" for a in wrt for b in wrt],
-    "hvp": lambda outs, wrt: [f"(H v)_{w}" for w in wrt],
-}
 #: Significant digits of the values in labels.
 DIGITS: Final = 4
 #: Jupyter draws graphs up to this many nodes (`dot` takes minutes on much larger ones).
@@ -342,11 +331,6 @@ def _attrs(attrs: Mapping[str, str]) -> str:
 
 
 # -- what the API hands over --------------------------------------------------------------
-def output_names(kind: str, outputs: Sequence[str], wrt: Sequence[str]) -> list[str]:
-    """Plain names of an evaluator's kernel outputs (`value`, `dvalue/dx`, ...), in order."""
-    return OUTPUT_NAMES[kind](outputs, wrt)
-
-
 def numbers(names: Sequence[str], values: Sequence[Any]) -> list[float]:
     """A point as floats, one per name (TypeError naming the input that is not a number)."""
     return [_number(name, value) for name, value in zip(names, values)]

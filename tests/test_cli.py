@@ -185,7 +185,8 @@ def test_dot_to_stdout_with_values(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("show", "expected"), [("latex", r"\frac{\partial f}{\partial x}"), ("sympy", "d/dx = t1*y")]
+    ("show", "expected"),
+    [("latex", r"\frac{\partial f}{\partial x}"), ("sympy", "dvalue/dx = t1*y")],
 )
 def test_show_latex_and_sympy(show: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["log(x*y)", "--show", show]) == 0
