@@ -8,7 +8,7 @@
 
 __version__ = "0.1.0"
 
-from adcompile.api import Evaluator, Formula, Grad, compile
+from adcompile.api import Evaluator, Formula, compile
 from adcompile.check import GradCheck, check_grad
 from adcompile.errors import (
     ArityError,
@@ -18,6 +18,7 @@ from adcompile.errors import (
     UndefinedNameError,
     UnknownFunctionError,
 )
+from adcompile.results import Grad
 from adcompile.trace import Trace, trace
 
 __all__ = [

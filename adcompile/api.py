@@ -10,11 +10,9 @@ broadcast without copies, into fresh or given (`out=`) arrays, or into fused sum
 
 from __future__ import annotations
 
-import functools
 import math
-import operator
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -25,7 +23,17 @@ from adcompile.errors import did_you_mean
 from adcompile.interpret import Plan
 from adcompile.ir import pformat
 from adcompile.parse import Program, parse
-from adcompile.products import SINGLE_OUTPUT, Grads, Kind, Layout, Matrix, derive
+from adcompile.products import SINGLE_OUTPUT, Grads, Kind, Matrix, derive
+from adcompile.results import (
+    as_array,
+    bind,
+    check_out,
+    grad_class,
+    matrix_entries,
+    out_dtype,
+    pack,
+    sequence,
+)
 from adcompile.vm import Machine
 
 Backend = Literal["auto", "numba", "vm", "numpy"]
@@ -36,47 +44,6 @@ Runner = NumbaRunner | VMRunner | PlanRunner
 #: under backend="auto": Numba's compile time grows faster than linearly with function size
 #: (DESIGN.md section 1b; about 2 s at this size here), while the VM has none per formula.
 JIT_MAX_STATEMENTS = 400
-
-
-class Grad(tuple):  # type: ignore[type-arg]
-    """A gradient: a tuple in `wrt` order whose entries are also attributes (`g.x`, `g['x']`).
-
-    `Grad(values, fields)` builds one; each tuple of field names gets its own subclass (made
-    once, like a named tuple), so building a gradient costs no more than building a tuple.
-    """
-
-    __slots__ = ()
-    _fields: tuple[str, ...] = ()
-
-    def __new__(cls, values: Iterable[Any], fields: Sequence[str]) -> Grad:
-        return tuple.__new__(_grad_class(tuple(fields)), values)
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            if key not in self._fields:
-                raise KeyError(f"no gradient entry '{key}'{did_you_mean(key, self._fields)}")
-            return tuple.__getitem__(self, self._fields.index(key))
-        return tuple.__getitem__(self, key)
-
-    def _asdict(self) -> dict[str, Any]:
-        """The entries as a dict, in order."""
-        return dict(zip(self._fields, self))
-
-    def __repr__(self) -> str:
-        return "Grad(" + ", ".join(f"{k}={v!r}" for k, v in zip(self._fields, self)) + ")"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Grad, (tuple(self), self._fields))
-
-
-@functools.lru_cache(maxsize=1024)
-def _grad_class(fields: tuple[str, ...]) -> type[Grad]:
-    """The Grad subclass for these field names: one read-only property per name."""
-    attrs: dict[str, Any] = {"__slots__": (), "_fields": fields}
-    for k, name in enumerate(fields):
-        if not name.startswith("_"):  # `g['_x']` still works
-            attrs[name] = property(operator.itemgetter(k), doc=f"d/d{name}")
-    return type("Grad", (Grad,), attrs)
 
 
 #: Types the single-point fast path hands straight to the compiled scalar kernel.
@@ -144,7 +111,7 @@ class Evaluator:
         self._runner: Runner | None = None
         self._fast: Callable[..., Any] | None = None
         self._pack = _LAYOUT
-        self._grad_cls = _grad_class(wrt)
+        self._grad_cls = grad_class(wrt)
         self._lock = threading.Lock()
 
     # -- what it is ----------------------------------------------------------------------
@@ -235,7 +202,7 @@ class Evaluator:
         if args or kwargs:
             seeds = self._seed_values(kwargs)
             names = self.inputs + tuple(f"{self._seed_kw}[{s}]" for s in self.seeds)
-            point = viz.numbers(names, _bind(self.inputs, args, kwargs) + seeds)
+            point = viz.numbers(names, bind(self.inputs, args, kwargs) + seeds)
         labels = self.output_names
         return viz.draw(self._graph, self._input_ids, list(zip(labels, self._outputs)), point)
 
@@ -268,9 +235,9 @@ class Evaluator:
             point = (*args, *seeds)  # one point with its direction: straight to the kernel
             if all(type(a) in _SCALARS for a in point):
                 return self._package((self._fast or self._make_fast())(*point))
-        values = _bind(self.inputs, args, kwargs) + seeds
+        values = bind(self.inputs, args, kwargs) + seeds
         names = self.inputs + tuple(f"{self._seed_kw}[{s}]" for s in self.seeds)
-        arrays = [_as_array(name, v) for name, v in zip(names, values)]
+        arrays = [as_array(name, v) for name, v in zip(names, values)]
         try:
             shape = np.broadcast_shapes(*(a.shape for a in arrays))
         except ValueError:
@@ -292,7 +259,7 @@ class Evaluator:
             dtype = np.float32 if array_dtypes == {np.dtype(np.float32)} else np.float64
             if isinstance(self._layout, Matrix):
                 matrix = np.empty((*shape, self._layout.rows, self._layout.cols), dtype=dtype)
-                runner.fill(arrays, _entries(matrix, self._layout))
+                runner.fill(arrays, matrix_entries(matrix, self._layout))
                 return matrix
             block = np.empty((len(self._outputs), *shape), dtype=dtype)
             runner.fill(arrays, list(block))
@@ -358,8 +325,8 @@ class Evaluator:
         """The out arrays in kernel order, checked, from the structure of the result."""
         if isinstance(self._layout, Matrix):
             want = (*shape, self._layout.rows, self._layout.cols)
-            _check_out(out, want)
-            return _entries(out, self._layout)
+            check_out(out, want)
+            return matrix_entries(out, self._layout)
         found: dict[int, Any] = {}
         stack = [(self._layout, out)]
         while stack:
@@ -370,15 +337,15 @@ class Evaluator:
                 if layout.bare:
                     found[layout.indices[0]] = given
                 else:
-                    items = _sequence(given, len(layout.indices), "gradient arrays")
+                    items = sequence(given, len(layout.indices), "gradient arrays")
                     found.update(zip(layout.indices, items))
             else:
                 what = "value arrays" if all(isinstance(x, int) for x in layout) else "parts"
-                stack.extend(zip(layout, _sequence(given, len(layout), what)))
+                stack.extend(zip(layout, sequence(given, len(layout), what)))
         for a in found.values():
-            _check_out(a, shape)
+            check_out(a, shape)
         # outputs the result does not show (grad(): the value) go to scratch
-        dtype = _out_dtype(next(iter(found.values()))) if found else np.float64
+        dtype = out_dtype(next(iter(found.values()))) if found else np.float64
         return [
             found[j] if j in found else np.empty(shape, dtype=dtype)
             for j in range(len(self._outputs))
@@ -389,24 +356,7 @@ class Evaluator:
         layout = self._layout
         if isinstance(layout, Matrix):
             return np.array(results, dtype=np.float64).reshape(layout.rows, layout.cols)
-        return _pack(layout, results, self._grad_cls)
-
-
-def _pack(layout: Layout, results: Sequence[Any], grad_cls: type[Grad]) -> Any:
-    """Results arranged by a layout (one level of tuples over ints and `Grads`: no recursion
-    beyond that depth, which layouts never exceed)."""
-    if isinstance(layout, int):
-        return results[layout]
-    if isinstance(layout, Grads):
-        if layout.bare:
-            return results[layout.indices[0]]
-        return tuple.__new__(grad_cls, [results[i] for i in layout.indices])
-    return tuple(_pack(part, results, grad_cls) for part in layout)
-
-
-def _entries(matrix: np.ndarray, layout: Matrix) -> list[np.ndarray]:
-    """Views of a (..., rows, cols) array, one per entry, row-major (the kernel's order)."""
-    return [matrix[..., i, j] for i in range(layout.rows) for j in range(layout.cols)]
+        return pack(layout, results, self._grad_cls)
 
 
 def _entry_point(dispatcher: Any) -> Callable[..., Any]:
@@ -416,68 +366,6 @@ def _entry_point(dispatcher: Any) -> Callable[..., Any]:
     if overloads and len(overloads) == 1:
         return next(iter(overloads.values())).entry_point  # type: ignore[no-any-return]
     return dispatcher  # type: ignore[no-any-return]
-
-
-def _as_array(name: str, value: Any) -> np.ndarray:
-    """An input as a float64 or float32 array (no copy when it already is one)."""
-    a = np.asarray(value)
-    if a.dtype in (np.float64, np.float32):
-        return a
-    if a.dtype.kind == "c":
-        raise TypeError(f"input '{name}' is complex: adcompile evaluates real formulas")
-    try:
-        return a.astype(np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"input '{name}': expected a number or an array of numbers, got {type(value).__name__}"
-        ) from None
-
-
-def _sequence(out: Any, count: int, what: str) -> list[Any]:
-    if not isinstance(out, (tuple, list)):
-        raise TypeError(f"out: expected a tuple of {count} {what}, got {type(out).__name__}")
-    if len(out) != count:
-        raise ValueError(f"out: expected {count} {what}, got {len(out)}")
-    return list(out)
-
-
-def _out_dtype(a: Any) -> Any:
-    return a.dtype if isinstance(a, np.ndarray) else np.float64
-
-
-def _check_out(a: Any, shape: tuple[int, ...]) -> None:
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"out: expected NumPy arrays, got {type(a).__name__}")
-    if a.shape != shape:
-        raise ValueError(f"out: array of shape {a.shape}, expected the batch shape {shape}")
-    if a.dtype not in (np.float64, np.float32):
-        raise TypeError(f"out: arrays must be float64 or float32, not {a.dtype}")
-    if not a.flags.writeable:
-        raise ValueError("out: array is read-only")
-
-
-def _bind(inputs: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-    if len(args) > len(inputs):
-        raise TypeError(
-            f"expected at most {len(inputs)} inputs ({', '.join(inputs)}), got {len(args)}"
-        )
-    bound = dict(zip(inputs, args))
-    for name, value in kwargs.items():
-        if name not in inputs:
-            raise TypeError(
-                f"unknown input '{name}'{did_you_mean(name, inputs)}; "
-                f"inputs are {', '.join(inputs)}"
-            )
-        if name in bound:
-            raise TypeError(f"input '{name}' given twice (by position and by name)")
-        bound[name] = value
-    missing = [n for n in inputs if n not in bound]
-    if missing:
-        raise TypeError(
-            f"missing value for input{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(repr(m) for m in missing)}"
-        )
-    return [bound[n] for n in inputs]
 
 
 class Formula:
@@ -653,7 +541,7 @@ class Formula:
         program = self._program
         point = None
         if args or kwargs:
-            point = viz.numbers(self.inputs, _bind(self.inputs, args, kwargs))
+            point = viz.numbers(self.inputs, bind(self.inputs, args, kwargs))
         outputs = list(zip(program.output_names, program.outputs))
         return viz.draw(program.graph, program.input_ids, outputs, point, adjoints=True)
 

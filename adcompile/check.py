@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from adcompile.api import Formula, compile
+from adcompile.results import bind
 
 #: Default tolerances: the AD modes agree to rounding; differences and SymPy less so.
 RTOL = {"forward": 1e-10, "central": 1e-6, "sympy": 1e-10}
@@ -132,9 +133,7 @@ def check_grad(
 
 
 def _point(formula: Formula, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-    from adcompile.api import _bind
-
-    return _bind(formula.inputs, args, kwargs)
+    return bind(formula.inputs, args, kwargs)
 
 
 def _forward(formula: Formula, point: list[float], names: tuple[str, ...]) -> np.ndarray:

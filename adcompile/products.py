@@ -134,17 +134,17 @@ def labels(
     outs = [style.name(o) for o in outputs]
     ws = [style.name(w) for w in wrt]
     f, d = outs[0], style.partial
-    table: dict[str, list[str]] = {
-        "value": outs,
-        "value_and_grad": [f, *(d(f, w) for w in ws)],
-        "grad": [f, *(d(f, w) for w in ws)],
-        "jvp": [*outs, *(style.tangent(o) for o in outs)],
-        "vjp": [*outs, *(style.adjoint(w) for w in ws)],
-        "jacobian": [d(o, w) for o in outs for w in ws],
-        "hessian": [d(f, a, b) for a in ws for b in ws],
-        "hvp": [style.hvp(w) for w in ws],
+    table: dict[str, Callable[[], list[str]]] = {  # built only for `kind` (Hessians: n^2)
+        "value": lambda: outs,
+        "value_and_grad": lambda: [f, *(d(f, w) for w in ws)],
+        "grad": lambda: [f, *(d(f, w) for w in ws)],
+        "jvp": lambda: [*outs, *(style.tangent(o) for o in outs)],
+        "vjp": lambda: [*outs, *(style.adjoint(w) for w in ws)],
+        "jacobian": lambda: [d(o, w) for o in outs for w in ws],
+        "hessian": lambda: [d(f, a, b) for a in ws for b in ws],
+        "hvp": lambda: [style.hvp(w) for w in ws],
     }
-    return tuple(table[kind])
+    return tuple(table[kind]())
 
 
 def _values(program: Program, first: int = 0) -> Layout:

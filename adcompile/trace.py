@@ -15,11 +15,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from adcompile.api import Formula, _bind
+from adcompile.api import Formula
 from adcompile.codegen import Namer, formula_text, literal
 from adcompile.interpret import Plan
 from adcompile.ir import NodeId
 from adcompile.ops import OPS
+from adcompile.results import bind
 from adcompile.reverse import reverse
 
 
@@ -145,7 +146,7 @@ def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: Any) -> Tra
             f"trace needs a single output; this program has {len(program.outputs)} "
             f"({', '.join(program.output_names)})"
         )
-    point = [float(v) for v in _bind(formula.inputs, args, kwargs)]
+    point = [float(v) for v in bind(formula.inputs, args, kwargs)]
     graph = program.graph.copy()
     out = program.outputs[0]
     live = graph.live([out])

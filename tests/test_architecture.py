@@ -22,6 +22,7 @@ LAYERS = [
     "symbolic",
     "codegen",
     "products",
+    "results",
     "interpret",
     "_numba_rt",
     "jit",
