@@ -158,8 +158,6 @@ class Evaluator:
         """
         import sympy
 
-        from adcompile import symbolic
-
         live = [o for o in self._outputs if o is not None]
         found = symbolic.to_sympy(self._graph, live, cse=cse)
         exprs = iter(found[1] if cse else found)

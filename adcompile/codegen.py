@@ -55,24 +55,31 @@ PYTHON: Final[dict[str, str]] = {
 # fmt: on
 
 #: The ops as NumPy expressions that work on arrays and scalars alike (the standalone module
-#: `module_source` writes): the scalar templates with `math.` -> `np.`, except these.
-_NUMPY_SPECIAL: Final[dict[str, str]] = {
-    "mul0": "np.where({0} == 0.0, 0.0, {0} * {1})",
-    "lt": "np.where({0} < {1}, 1.0, 0.0)", "le": "np.where({0} <= {1}, 1.0, 0.0)",
-    "gt": "np.where({0} > {1}, 1.0, 0.0)", "ge": "np.where({0} >= {1}, 1.0, 0.0)",
-    "eq": "np.where({0} == {1}, 1.0, 0.0)", "ne": "np.where({0} != {1}, 1.0, 0.0)",
-    "and": "np.where(({0} != 0.0) & ({1} != 0.0), 1.0, 0.0)",
-    "or": "np.where(({0} != 0.0) | ({1} != 0.0), 1.0, 0.0)",
-    "not": "np.where({0} == 0.0, 1.0, 0.0)",
-    "where": "np.where({0} != 0.0, {1}, {2})",
+#: `module_source` writes), derived from the scalar templates: `math.f` -> `np.f`, and
+#: `a if c else b` -> `np.where(c, a, b)`; NumPy spells these functions differently.
+_NUMPY_NAMES: Final[dict[str, str]] = {
     "asin": "np.arcsin({0})", "acos": "np.arccos({0})", "atan": "np.arctan({0})",
     "atan2": "np.arctan2({0}, {1})", "asinh": "np.arcsinh({0})", "acosh": "np.arccosh({0})",
     "atanh": "np.arctanh({0})", "erf": "_erf({0})", "erfc": "_erfc({0})",
     "abs": "np.abs({0})", "pow": "np.power({0}, {1})",
 }  # fmt: skip
+_CONDITIONAL: Final = re.compile(r"^(.*) if (.*) else (.*)$")
+
+
+def _numpy_template(text: str) -> str:
+    """A scalar template as a NumPy one (see `NUMPY`)."""
+    match = _CONDITIONAL.match(text)
+    if match is None:
+        return text.replace("math.", "np.").replace("abs(", "np.abs(")
+    taken, cond, other = match.groups()
+    for word, op in ((" and ", " & "), (" or ", " | ")):
+        if word in cond:
+            cond = op.join(f"({part})" for part in cond.split(word))
+    return f"np.where({cond}, {taken}, {other})"
+
+
 NUMPY: Final[dict[str, str]] = {
-    op: _NUMPY_SPECIAL.get(op, text.replace("math.", "np.").replace("abs(", "np.abs("))
-    for op, text in PYTHON.items()
+    op: _NUMPY_NAMES.get(op) or _numpy_template(text) for op, text in PYTHON.items()
 }
 
 #: One op in the formula language, for people (trace tables, graph labels, comments):
