@@ -12,6 +12,7 @@ from adcompile.api import Evaluator, Formula, compile
 from adcompile.check import GradCheck, check_grad
 from adcompile.errors import (
     ArityError,
+    CacheWarning,
     ConstantError,
     FormulaError,
     ParseError,
@@ -23,6 +24,7 @@ from adcompile.trace import Trace, trace
 
 __all__ = [
     "ArityError",
+    "CacheWarning",
     "ConstantError",
     "Evaluator",
     "Formula",

@@ -25,6 +25,7 @@ LAYERS = [
     "results",
     "interpret",
     "_numba_rt",
+    "cache",
     "jit",
     "vm",
     "backends",

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import adcompile as adc
-from adcompile import jit
+from adcompile import jit, vm
 
 SCRIPT = """
 import sys, time
@@ -79,3 +79,27 @@ def test_numba_and_interpreter_agree_on_a_batch() -> None:
     np.testing.assert_allclose(v1, v2, rtol=1e-14, atol=1e-15)
     np.testing.assert_allclose(g1.x, g2.x, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(g1.y, g2.y, rtol=1e-13, atol=1e-15)
+
+
+def test_cache_files_are_private(tmp_path: Path, monkeypatch) -> None:
+    """The root, Numba's directory and every file adcompile leaves there: this user's only."""
+    root = tmp_path / "cache"
+    monkeypatch.setenv("ADCOMPILE_CACHE_DIR", str(root))
+    f = adc.compile("x^3 - 2*x  # test_cache_files_are_private")
+    assert f.value_and_grad("x")(2.0) == (4.0, 10.0)
+    assert f.value_and_grad("x")(np.array([2.0]))[1][0] == 10.0  # a lazily compiled driver
+    paths = [root, *root.rglob("*")]
+    assert any(p.suffix == ".nbc" for p in paths) and any(p.suffix == ".json" for p in paths)
+    for path in paths:
+        assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))
+        assert path.stat().st_uid == os.geteuid()
+
+
+def test_in_memory_sources_ask_numba_for_no_disk_cache() -> None:
+    """Every decorator codegen prints (kernels, drivers, the VM) loses `cache=True`."""
+    kernels = adc.compile("exp(x) * y  # cache=True").value_and_grad().numba_source
+    for source in (kernels, vm.vm_source()):
+        decorators = [ln for ln in source.splitlines() if ln.startswith("@numba.")]
+        assert decorators and all("cache=True" in ln for ln in decorators)
+        off = [ln for ln in jit.uncached_source(source).splitlines() if ln.startswith("@numba.")]
+        assert all("cache=False" in ln and "cache=True" not in ln for ln in off)
