@@ -39,6 +39,8 @@ PYTHON: Final[dict[str, str]] = {
     "asin": "math.asin({0})", "acos": "math.acos({0})", "atan": "math.atan({0})",
     "atan2": "math.atan2({0}, {1})",
     "sinh": "math.sinh({0})", "cosh": "math.cosh({0})", "tanh": "math.tanh({0})",
+    # 1/cosh(x)^2 as 4t/(1+t)^2, t = exp(-2|x|) (ops.py); LLVM computes the exp once
+    "sech2": "4.0 * math.exp(-2.0 * abs({0})) / (1.0 + math.exp(-2.0 * abs({0}))) ** 2",
     "asinh": "math.asinh({0})", "acosh": "math.acosh({0})", "atanh": "math.atanh({0})",
     "exp": "math.exp({0})", "expm1": "math.expm1({0})", "log": "math.log({0})",
     "log1p": "math.log1p({0})", "log2": "math.log2({0})", "log10": "math.log10({0})",

@@ -6,6 +6,16 @@ partial rules (the same rules reverse mode reads). Arguments without a tangent c
 nothing, so with constant seeds (`1.0` for one input and none for the others, as a Jacobian
 column or a Hessian column needs) whole regions build no nodes at all.
 
+Exact zeros (DESIGN.md section 5): a tangent that may be exactly 0 at run time multiplies its
+partial with `mul0`, which is 0 when the tangent is 0 even where the partial is inf or NaN.
+So a zero direction is the same as no direction: `sqrt(x) + y` along (0, 1) at x = 0 is 1,
+the y-component of the gradient, not `0 * sqrt'(0) + 1 = nan`. A tangent may be 0 at run time
+when every contribution to it comes from a seed that is not a nonzero constant (`jvp` and
+`hvp` seeds are inputs, possibly 0), or went through a selecting op; this mirrors reverse
+mode's guarded adjoints. Tangents made only from constant seeds (Jacobian and Hessian columns)
+keep the plain product: there a zero tangent is a zero partial, which reverse mode multiplies
+just the same, and the kernels stay as fast as before (`mul0(1.0, p)` folds to `p`).
+
 Branches: at an op that selects (`where`, `relu`, `min`, `max`, and reverse mode's `mul0`), a
 term is exactly 0 when either its partial or its tangent is exactly 0, so a branch not taken
 contributes 0 even where its tangent is inf or NaN (`where(x > 0, log(x), 0)` at x = 0), and
@@ -20,14 +30,17 @@ from collections.abc import Mapping, Sequence
 
 from adcompile.ir import Expr, Graph, NodeId
 from adcompile.ops import OPS
+from adcompile.reverse import may_be_zero
 
 
-def _term(partial: Expr | float, tangent: Expr, selects: bool) -> Expr:
-    if not selects:
-        return tangent * partial
-    # zero wins on either side: 0 if the partial is 0 (branch not taken) or the tangent is
-    product = tangent.apply("mul0", partial, tangent)
-    return tangent.apply("where", tangent.apply("eq", tangent, 0.0), 0.0, product)
+def _term(partial: Expr | float, tangent: Expr, selects: bool, zeroable: bool) -> Expr:
+    if selects:
+        # zero wins on either side: 0 if the partial is 0 (branch not taken) or the tangent is
+        product = tangent.apply("mul0", partial, tangent)
+        return tangent.apply("where", tangent.apply("eq", tangent, 0.0), 0.0, product)
+    if zeroable:
+        return tangent.apply("mul0", tangent, partial)  # a zero tangent contributes exactly 0
+    return tangent * partial
 
 
 def forward(
@@ -38,6 +51,7 @@ def forward(
     if not seeds or not outputs:
         return [None] * len(outputs)
     tangent: dict[NodeId, Expr] = {n: graph.expr(t) for n, t in seeds.items()}
+    zeroable = {n: may_be_zero(graph, t) for n, t in seeds.items()}
     start = len(graph.nodes)  # nodes from here on are new: named d_<primal> when printed
     for n, t in seeds.items():
         if graph.nodes[t].op == "input":
@@ -60,12 +74,14 @@ def forward(
         total: Expr | None = None
         for arg, arg_tangent, rule in moving:
             partial = rule(*args, out)
-            term = _term(partial, arg_tangent, opdef.selects)
+            term = _term(partial, arg_tangent, opdef.selects, zeroable[arg])
             graph.record_step(term.id, nid, arg, arg_tangent.lift(partial))
             total = term if total is None else total + term
         graph.tag = None
         assert total is not None
         tangent[nid] = total
+        # 0 at run time only if every contribution can be (a sum of exact zeros is 0)
+        zeroable[nid] = all(zeroable[a] or opdef.selects for a, _, _ in moving)
         if total.id >= start:
             graph.dot.setdefault(total.id, nid)
     found = [tangent.get(o) for o in outputs]

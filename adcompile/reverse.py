@@ -29,6 +29,25 @@ def active_nodes(graph: Graph, wrt: Sequence[NodeId], upto: NodeId) -> list[bool
     return active
 
 
+def may_be_zero(graph: Graph, seed: NodeId) -> bool:
+    """Whether a seed (an adjoint or tangent node) can be exactly 0 at run time: anything but
+    a nonzero constant (`vjp` and `hvp` seeds are inputs; a gradient's seed is 1.0)."""
+    value = graph.const_value(seed)
+    return value is None or value == 0.0
+
+
+def _term(bar: Expr, partial: Expr | float, guarded: bool, selects: bool) -> Expr:
+    """`bar * partial`, exactly 0 where a zero may meet an inf or NaN: where the adjoint may
+    be 0 (`guarded`), and at a selecting op, whose partial is 0 on the side not selected
+    (`sqrt(where(x > 0, x, 0))` at x = -1: the adjoint inf meets the partial 0)."""
+    if selects:
+        term = bar.apply("mul0", partial, bar)
+        if not guarded:
+            return term
+        return bar.apply("where", bar.apply("eq", bar, 0.0), 0.0, term)  # zero wins on both
+    return bar.apply("mul0", bar, partial) if guarded else bar * partial
+
+
 def reverse(
     graph: Graph,
     output: NodeId | Mapping[NodeId, NodeId],
@@ -42,9 +61,13 @@ def reverse(
     `collect`, when given, receives the adjoint of every node the sweep reaches (trace tables
     show them).
 
-    An adjoint that flows only through the unselected side of a selecting op (`where`,
-    `relu`, `min`, `max`) may be exactly 0 at run time; below it, products use `mul0`, so
-    an inf or NaN partial in the branch not taken still contributes 0.
+    An adjoint may be exactly 0 at run time when every contribution to it comes from a seed
+    that may be 0 (a `vjp` cotangent) or flows through the unselected side of a selecting op
+    (`where`, `relu`, `min`, `max`); below it, products use `mul0`, so an inf or NaN partial
+    still contributes exactly 0 (DESIGN.md section 5): a vjp with cotangents (0, 1) is the
+    second output's gradient, and the branch not taken contributes 0. A constant seed (1.0
+    for a gradient) keeps plain products, and `mul0` by a finite constant partial folds to
+    one.
     """
     seeds = {output: graph.const(1.0)} if isinstance(output, int) else dict(output)
     if not seeds:
@@ -52,7 +75,8 @@ def reverse(
     top = max(seeds)
     active = active_nodes(graph, wrt, top)
     adjoint: dict[NodeId, Expr] = {o: graph.expr(s) for o, s in seeds.items()}
-    masked = dict.fromkeys(seeds, False)  # every contribution may be a selected-out 0
+    # whether every contribution may be an exact 0 (a zero seed, or a selected-out branch)
+    masked = {o: may_be_zero(graph, s) for o, s in seeds.items()}
     results: dict[NodeId, Expr] = {}
     for nid in range(top, -1, -1):
         bar = adjoint.pop(nid, None)
@@ -74,7 +98,7 @@ def reverse(
             if rule is None or not active[arg]:
                 continue
             partial = rule(*args, out)
-            term = bar.apply("mul0", bar, partial) if guarded else bar * partial
+            term = _term(bar, partial, guarded, opdef.selects)
             graph.record_step(term.id, nid, arg, bar.lift(partial))
             adjoint[arg] = adjoint[arg] + term if arg in adjoint else term
             masked[arg] = masked.get(arg, True) and (guarded or opdef.selects)

@@ -86,8 +86,18 @@ def _where_indicator(graph: Graph, args: tuple[int, ...]) -> int | None:
     return None
 
 
+def _mul0_by_zero(graph: Graph, args: tuple[int, ...]) -> int | None:
+    """`mul0(0, b) -> 0` for every b, inf and NaN included: that is what mul0 is for (a zero
+    tangent or adjoint times an infinite partial contributes 0, DESIGN.md section 5)."""
+    return graph.const(0.0) if _is(graph, args[0], 0.0) else None
+
+
 def _mul0_plain(graph: Graph, args: tuple[int, ...]) -> int | None:
-    """`mul0(a, b) -> a * b` when a is a nonzero constant or b a finite one (same result)."""
+    """`mul0(a, b) -> a * b` when a is a nonzero constant or b a finite one (same result).
+
+    So a guarded product whose tangent is a constant seed (a Jacobian or Hessian column seeds
+    1.0) costs no more than a plain multiply in the compiled kernel.
+    """
     a, b = graph.const_value(args[0]), graph.const_value(args[1])
     if (a is not None and a != 0.0) or (b is not None and math.isfinite(b)):
         return graph.apply("mul", *args)
@@ -102,7 +112,7 @@ RULES: Final[dict[str, tuple[Rule, ...]]] = {
     "neg": (_double_negation,),
     "pow": (_drop_const(1.0, 1), _power_zero),
     "where": (_where_known, _where_same, _where_indicator),
-    "mul0": (_mul0_plain,),
+    "mul0": (_mul0_by_zero, _mul0_plain),
 }
 
 

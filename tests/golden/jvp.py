@@ -15,12 +15,12 @@ def jvp(x1, x2, d_x1, d_x2):
     y2 = x1 + t0
     # forward mode: d_v is the derivative of v along the seed direction
     # from y1 = x1 * x2
-    t1 = x2 * d_x1  # d y1 / d x1 = x2
-    t2 = x1 * d_x2  # d y1 / d x2 = x1
+    t1 = 0.0 if d_x1 == 0.0 else d_x1 * x2  # d y1 / d x1 = x2
+    t2 = 0.0 if d_x2 == 0.0 else d_x2 * x1  # d y1 / d x2 = x1
     d_y1 = t1 + t2
     # from t0 = math.sin(x2)
     t3 = math.cos(x2)
-    d_t0 = d_x2 * t3  # d t0 / d x2 = cos(x2)
+    d_t0 = 0.0 if d_x2 == 0.0 else d_x2 * t3  # d t0 / d x2 = cos(x2)
     # from y2 = x1 + t0
     d_y2 = d_x1 + d_t0
     return y1, y2, d_y1, d_y2
