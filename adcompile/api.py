@@ -10,8 +10,10 @@ broadcast without copies, into fresh or given (`out=`) arrays, or into fused sum
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
@@ -22,7 +24,7 @@ from adcompile.backends import NumbaRunner, PlanRunner, VMRunner
 from adcompile.errors import did_you_mean
 from adcompile.interpret import Plan
 from adcompile.ir import pformat
-from adcompile.parse import Program, parse
+from adcompile.parse import Program, check_input_name, parse
 from adcompile.products import SINGLE_OUTPUT, Grads, Kind, Matrix, derive
 from adcompile.results import (
     as_array,
@@ -75,6 +77,10 @@ class Evaluator:
     Products with a direction take it by keyword: `tangents=` (`jvp`, `hvp`; one per `wrt`
     input) or `cotangents=` (`vjp`; one per output), as a sequence, a dict by name, or one
     value when there is one; each may be a number or an array (it broadcasts like an input).
+
+    Evaluators pickle by the formula's text and options (`inputs`, `backend`, `stable`) and
+    their own (`kind`, `wrt`, `reduce`): unpickling compiles the formula again (the kernel
+    comes from the disk cache) and gives the same results, bit for bit.
     """
 
     def __init__(
@@ -85,7 +91,17 @@ class Evaluator:
         bare: bool,
         backend: Backend,
         reduce: Reduce = None,
+        *,
+        formula: Formula | None = None,
     ) -> None:
+        # What `__reduce__` rebuilds from: the arguments of `compile` as the formula had them
+        # (its declared inputs, not the ones found: declaring them numbers the graph's nodes
+        # differently, and so can change the generated code and its last bits).
+        self._compiled_from: tuple[str, tuple[str, ...] | None, Backend, bool] = (
+            (formula.text, formula._declared, formula._backend, formula.stable)
+            if formula is not None
+            else (program.source, program.inputs, backend, program.graph.stable)
+        )
         self.inputs = program.inputs
         self._arity = len(program.inputs)
         self.kind = kind
@@ -208,6 +224,14 @@ class Evaluator:
         reduced = f", reduce={self.reduce!r}" if self.reduce else ""
         return f"<Evaluator {self.kind} of {', '.join(self.inputs)} ({self.backend}{reduced})>"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # By text and options, not by state: the kernel, its runner and the locks are
+        # per-process things, rebuilt on the other side (from the disk cache).
+        return (
+            _rebuild_evaluator,
+            (self._compiled_from, self.kind, self.wrt, self._bare, self.reduce),
+        )
+
     # -- running -------------------------------------------------------------------------
     def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
         if out is None and not kwargs and len(args) == self._arity and not self.seeds:
@@ -215,19 +239,23 @@ class Evaluator:
                 if type(a) not in _SCALARS:
                     break
             else:  # one point, by position: straight to the compiled kernel
-                r = (self._fast or self._make_fast())(*args)
-                pack = self._pack  # packaging inlined: this path is ~1 us a call
-                if pack == _PAIR:
-                    return r[0], tuple.__new__(self._grad_cls, r[1:])
-                if pack == _ONE:
-                    return r[0]
-                if pack == _ALL:
-                    return tuple(r)
-                if pack == _SECOND:
-                    return r[1]
-                if pack == _GRAD:
-                    return tuple.__new__(self._grad_cls, r[1:])
-                return self._package(r)
+                try:
+                    r = (self._fast or self._make_fast())(*args)
+                except (TypeError, OverflowError):
+                    r = None  # an int beyond float64: the checked path below names it
+                if r is not None:
+                    pack = self._pack  # packaging inlined: this path is ~1 us a call
+                    if pack == _PAIR:
+                        return r[0], tuple.__new__(self._grad_cls, r[1:])
+                    if pack == _ONE:
+                        return r[0]
+                    if pack == _ALL:
+                        return tuple(r)
+                    if pack == _SECOND:
+                        return r[1]
+                    if pack == _GRAD:
+                        return tuple.__new__(self._grad_cls, r[1:])
+                    return self._package(r)
         seeds = self._seed_values(kwargs)
         if out is None and not kwargs and len(args) == self._arity and self.seeds:
             point = (*args, *seeds)  # one point with its direction: straight to the kernel
@@ -263,7 +291,7 @@ class Evaluator:
             runner.fill(arrays, list(block))
             return self._package(list(block))
         outs = self._unpack(out, shape)
-        runner.fill(arrays, outs)
+        runner.fill(_unshared(arrays, outs), outs)
         return out if isinstance(self._layout, Matrix) else self._package(outs)
 
     def _seed_values(self, kwargs: dict[str, Any]) -> list[Any]:
@@ -340,8 +368,11 @@ class Evaluator:
             else:
                 what = "value arrays" if all(isinstance(x, int) for x in layout) else "parts"
                 stack.extend(zip(layout, sequence(given, len(layout), what)))
-        for a in found.values():
+        given = list(found.values())
+        for k, a in enumerate(given):
             check_out(a, shape)
+            if any(_overlap(a, b) for b in given[:k]):
+                raise ValueError("out: two out arrays share memory (each result needs its own)")
         # outputs the result does not show (grad(): the value) go to scratch
         dtype = out_dtype(next(iter(found.values()))) if found else np.float64
         return [
@@ -355,6 +386,47 @@ class Evaluator:
         if isinstance(layout, Matrix):
             return np.array(results, dtype=np.float64).reshape(layout.rows, layout.cols)
         return pack(layout, results, self._grad_cls)
+
+
+def _unshared(ins: list[np.ndarray], outs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The inputs, with a copy of each that may share memory with an out array: the kernel
+    writes outputs while it still reads inputs, so overlap would read results as inputs
+    (NumPy's ufuncs copy in the same way)."""
+    return [a.copy() if a.ndim and any(np.may_share_memory(a, o) for o in outs) else a for a in ins]
+
+
+@functools.lru_cache(maxsize=32)
+def _rebuilt_formula(
+    text: str, inputs: tuple[str, ...] | None, backend: Backend, stable: bool
+) -> Formula:
+    """One formula per set of `compile` arguments per process, so that unpickling many
+    evaluators of it (one per task of a process pool) parses and derives it once."""
+    return compile(text, inputs, backend, stable)
+
+
+def _rebuild_evaluator(
+    compiled_from: tuple[str, tuple[str, ...] | None, Backend, bool],
+    kind: Kind,
+    wrt: tuple[str, ...],
+    bare: bool,
+    reduce: Reduce,
+) -> Evaluator:
+    """The evaluator `Evaluator.__reduce__` describes (what `pickle.loads` calls)."""
+    formula = _rebuilt_formula(*compiled_from)
+    if kind == "value":
+        return formula.value
+    return formula._evaluator(kind, wrt[0] if bare else list(wrt), reduce)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays share an element (interleaved views that only share bounds do not;
+    a case too hard to decide counts as shared)."""
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=10**5))  # type: ignore[arg-type]
+    except np.exceptions.TooHardError:
+        return True
 
 
 def _entry_point(dispatcher: Any) -> Callable[..., Any]:
@@ -575,15 +647,16 @@ class Formula:
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = Evaluator(
-                    self._program, kind, names, bare, self._backend, reduce
+                    self._program, kind, names, bare, self._backend, reduce, formula=self
                 )
             return self._cache[key]
 
     def _wrt(self, wrt: str | Sequence[str] | None) -> tuple[tuple[str, ...], bool]:
         bare = isinstance(wrt, str)
         names = self.inputs if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt))
+        known = frozenset(self.inputs)  # a set: checking n names stays linear
         for name in names:
-            if name not in self.inputs:
+            if name not in known:
                 raise ValueError(
                     f"wrt: '{name}' is not an input{did_you_mean(name, self.inputs)}"
                     f"; inputs are {', '.join(self.inputs)}"
@@ -637,9 +710,10 @@ def compile(
     if inputs is not None:
         if isinstance(inputs, str):
             raise TypeError("inputs must be a sequence of names, e.g. ['x', 'y']")
-        inputs = tuple(inputs)
-        if len(set(inputs)) != len(inputs):
-            raise ValueError(f"inputs: repeated names in {list(inputs)}")
+        inputs = tuple(check_input_name(name) for name in inputs)
+        repeated = [name for name, count in Counter(inputs).items() if count > 1]
+        if repeated:
+            raise ValueError(f"inputs: repeated name '{repeated[0]}'")
     if backend not in ("auto", "numba", "vm", "numpy"):
         raise ValueError(f"backend must be 'auto', 'numba', 'vm' or 'numpy', not {backend!r}")
     return Formula(parse(formula, inputs, stable), inputs, backend, stable)

@@ -57,14 +57,23 @@ class NumbaRunner:
         shape = outs[0].shape
         if not outs[0].size:
             return
-        dims, args, views = _layout(shape, ins, outs)
+        found = _layout(shape, ins, outs)
+        if found is None:  # strided outs over more than 2 axes: write via temporaries
+            temps = [np.empty(shape, dtype=o.dtype) for o in outs]
+            self.fill(ins, temps)
+            for out, temp in zip(outs, temps):
+                out[...] = temp
+            return
+        dims, args, views = found
         if len(dims) == 1:
             self.module.batch(dims[0], *args, *views)
         else:
             self.module.batch2(dims[0], dims[1], *args, *views)
 
     def total(self, ins: Sequence[np.ndarray], shape: Shape) -> Sequence[float]:
-        dims, args, _ = _layout(shape, ins, [])
+        found = _layout(shape, ins, [])
+        assert found is not None  # without outs, inputs can always be copied flat
+        dims, args, _ = found
         if len(dims) == 1:
             return self.module.total(dims[0], *args)  # type: ignore[no-any-return]
         return self.module.total2(dims[0], dims[1], *args)  # type: ignore[no-any-return]
@@ -124,8 +133,9 @@ def _flat_inputs(ins: Sequence[np.ndarray], shape: Shape) -> list[float | np.nda
 
 def _layout(
     shape: Shape, ins: Sequence[np.ndarray], outs: Sequence[np.ndarray]
-) -> tuple[list[int], list[float | np.ndarray], list[np.ndarray]]:
-    """The batch as 1 or 2 axes: kernel arguments (floats or strided views) and out views."""
+) -> tuple[list[int], list[float | np.ndarray], list[np.ndarray]] | None:
+    """The batch as 1 or 2 axes: kernel arguments (floats or strided views) and out views;
+    None when the outs cannot be written in place (strided over more than 2 axes)."""
     size = int(np.prod(shape))
     simple = all(o.flags.c_contiguous for o in outs) and all(
         a.size == 1 or (a.shape == shape and a.flags.c_contiguous) for a in ins
@@ -137,9 +147,9 @@ def _layout(
     found = _collapse(shape, [*(np.broadcast_to(a, shape) for a in arrays), *outs])
     if found is None:  # more than 2 axes after merging: copy the inputs, write via temps
         flat = [np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1) for a in arrays]
-        found = ([size], [*flat, *(o.reshape(-1) for o in outs)])
         if not all(o.flags.c_contiguous for o in outs):
-            raise ValueError("out arrays with this broadcast must be C-contiguous")
+            return None
+        found = ([size], [*flat, *(o.reshape(-1) for o in outs)])
     dims, views = found
     it = iter(views[: len(arrays)])
     args = [_number(a) if a.size == 1 else next(it) for a in ins]

@@ -6,25 +6,42 @@
     adcompile neuron.adc --at w0=2,x0=-1 --trace --no-stable
     adcompile "log(x*y)" --at x=2,y=3 --dot graph.svg
     adcompile "log(x*y)" -o model.py [--numba]
+    adcompile --version
 
-A thin layer over `adcompile.api`; errors in the formula are printed with their caret and the
-exit status is 2 (never a traceback).
+A thin layer over `adcompile.api`. Every bad input (formula, argument, missing file) prints one
+`adcompile: error: ...` line (a formula error adds its line and caret) and exits with status 2,
+never a traceback; a reader that closes the pipe early (`| head -1`) ends it quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from adcompile import __version__
 from adcompile.api import Evaluator
 from adcompile.api import compile as compile_formula
-from adcompile.errors import FormulaError
+from adcompile.errors import FormulaError, ParseError
+from adcompile.parse import parse
 from adcompile.trace import trace
 
 SHOW = ("python", "numba", "ir", "latex", "sympy")
+
+#: Bad formula or arguments (argparse's status too).
+EXIT_USAGE = 2
+#: stdout was closed by its reader (`| head -1`): 128 + SIGPIPE, what a shell reports for a
+#: tool killed by the signal, so `set -o pipefail` scripts see the usual status.
+EXIT_PIPE = 141
+
+#: Path characters only (no operators, spaces or parentheses), and a suffix that starts
+#: with a letter (`.adc`, `.txt`; not the `.5` of `2.5`): see `_formula_text`.
+_PATHLIKE = re.compile(r"[\w.~:/\\-]+")
+_SUFFIX = re.compile(r"\.[A-Za-z]\w*$")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Compile a formula to fused value+gradient code and evaluate it.",
         epilog='example: adcompile "2*x^4 + x^3 + 3*x^2 + 5*x + 1" --at x=2',
     )
+    p.add_argument("--version", action="version", version=f"adcompile {__version__}")
     p.add_argument("formula", help="formula text, or the path of a file holding a program")
     p.add_argument("--at", metavar="NAME=VALUE,...", help="point to evaluate at, e.g. x=2,y=3")
     p.add_argument("--wrt", metavar="NAME,...", help="inputs to differentiate (default: all)")
@@ -64,6 +82,41 @@ def _parser() -> argparse.ArgumentParser:
         help="keep every step as written (no numerical-stability rewrites)",
     )
     return p
+
+
+class _UsageError(Exception):
+    """A bad argument: printed as one `adcompile: error:` line."""
+
+
+def _formula_text(arg: str) -> str:
+    """The formula: `arg` itself, or the program in the file it names.
+
+    An argument with a directory part or a suffix such as `.adc` is read when it names a file.
+    When it does not, it is still a formula if it parses as one (`x/y` divides); if it is
+    nothing but path characters and does not parse, it is reported as a missing file rather
+    than as a syntax error.
+    """
+    if "\n" in arg or len(arg) >= 4096:
+        return arg
+    if not (_SUFFIX.search(arg) or "/" in arg or "\\" in arg or arg.startswith("~")):
+        return arg
+    path = Path(arg).expanduser()
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise _UsageError(f"{arg!r} is not a UTF-8 text file") from None
+    if not _PATHLIKE.fullmatch(arg):
+        return arg  # operators, spaces, parentheses: a formula (its errors have a caret)
+    try:
+        parse(arg)
+    except ParseError:  # not formula syntax: the user meant a file
+        raise _UsageError(
+            f"not a file: {arg!r}" if path.exists() else f"no such file: {arg!r}"
+        ) from None
+    except FormulaError:
+        pass  # formula syntax, with an error that compiling reports
+    return arg
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -108,13 +161,35 @@ def _fmt(v: float) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 bad formula or arguments)."""
-    args = _parser().parse_args(argv)
-    text = args.formula
-    path = Path(text)
-    if "\n" not in text and len(text) < 4096 and path.suffix and path.is_file():
-        text = path.read_text(encoding="utf-8")
+    """Run the command line; return the exit status.
+
+    0: done; 2: a bad formula, argument or file (one `adcompile: error:` line on stderr);
+    141: stdout was closed before everything was written (`adcompile ... | head -1`).
+    """
     try:
+        status = _run(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe shows up at the flush
+    except BrokenPipeError:
+        # The Python docs' recipe (library/signal.html, "Note on SIGPIPE"): point stdout at
+        # devnull so that the interpreter's final flush does not raise again at exit.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass  # stdout has no file descriptor (replaced in-process): nothing to flush
+        return EXIT_PIPE
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or argparse's own usage error
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    try:
+        if args.numba and not args.output:
+            raise _UsageError("--numba needs -o MODULE.py (it chooses the module -o writes)")
+        text = _formula_text(args.formula)
         f = compile_formula(
             text, inputs=_names(args.inputs), backend=args.backend, stable=not args.no_stable
         )
@@ -148,12 +223,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"value = {_fmt(value)}")
             for name, g in zip(grad._fields, grad):
                 print(f"d/d{name} = {_fmt(g)}")
-    except FormulaError as err:
+    except BrokenPipeError:
+        raise  # not a bad input: main ends quietly
+    except (FormulaError, _UsageError, TypeError, ValueError, RuntimeError, OSError) as err:
         print(f"adcompile: error: {err}", file=sys.stderr)
-        return 2
-    except (TypeError, ValueError, RuntimeError, OSError) as err:
-        print(f"adcompile: error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     return 0
 
 

@@ -8,6 +8,7 @@ a literal or constant outside float64) is a `FormulaError` with 1-based `line` a
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 _EXCERPT = 60  # characters of context shown on each side of the caret
@@ -36,7 +37,7 @@ class FormulaError(ValueError):
         head = f"line {self.line}, column {self.column}: {self.message}"
         if self.source is None:
             return head
-        lines = self.source.splitlines() or [""]
+        lines = split_lines(self.source)
         if not 1 <= self.line <= len(lines):
             return head
         text = lines[self.line - 1]
@@ -53,6 +54,19 @@ class FormulaError(ValueError):
         """Return the same error with `source` attached (for the caret excerpt)."""
         err = type(self)(self.message, self.line, self.column, source)
         return err
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a formula: CR LF, CR and LF end a line (and nothing else does, unlike
+    `str.splitlines`, which also splits at form feeds and Unicode separators)."""
+    return _LINE_BREAK.split(text)
+
+
+class CacheWarning(UserWarning):
+    """The disk cache was refused, damaged (and rebuilt) or unwritable (compiled in memory)."""
 
 
 class ParseError(FormulaError):

@@ -9,14 +9,18 @@ and the test strategies all read this table; no pass switches on op names.
 A partial rule receives `(*args, out)` as `Expr` handles and returns an `Expr` (or a float).
 `None` in the partials tuple means "zero by definition" (comparisons, `floor`, ...).
 Conventions at kinks: abs'(0) = 0, relu'(0) = 0, sign' = floor' = ceil' = 0, ties of min/max
-split the gradient evenly, sqrt'(0) = inf, d/dy x^y = 0 where x <= 0.
+split the gradient evenly, sqrt'(0) = inf, d/dy x^y = 0 where x <= 0, d/dx x^y = 0 where
+y == 0, hypot'(0, 0) = atan2'(0, 0) = 0 (the table `CONVENTIONS` at the end lists them all).
+Derivative rules are written so they keep their digits in the tails (tanh' is `sech2`, not
+1 - tanh^2) and are smooth themselves where the op is, so that differentiating them again
+(Hessians) is just as accurate.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -57,6 +61,7 @@ class OpDef:
     function: bool = True  # callable by name in the formula language
     smooth: bool = True  # differentiable almost everywhere with a nonzero derivative
     selects: bool = False  # a partial is exactly 0 where an argument is not selected
+    aliases: tuple[str, ...] = ()  # other spellings in the language (`_ALIAS_COLUMN`)
 
 
 OPS: Final[dict[str, OpDef]] = {}
@@ -69,9 +74,9 @@ def defop(
     partials: tuple[Partial, ...],
     sympy: Callable[..., Any],
     domain: tuple[Interval, ...] | None = None,
-    **flags: bool,
+    **flags: Any,
 ) -> None:
-    """Declare an op in `OPS`."""
+    """Declare an op in `OPS` (flags: the boolean fields of `OpDef`, and `aliases`)."""
     assert len(partials) == arity, name
     OPS[name] = OpDef(name, arity, impl, partials, sympy, domain or (REAL,) * arity, **flags)
 
@@ -102,6 +107,18 @@ def log(x: Expr) -> Expr:
 
 def sqrt(x: Expr) -> Expr:
     return _ap("sqrt", x)
+
+
+def tanh(x: Expr) -> Expr:
+    return _ap("tanh", x)
+
+
+def sech2(x: Expr) -> Expr:
+    return _ap("sech2", x)
+
+
+def mul0(a: Expr | float, b: Expr | float) -> Expr:
+    return _ap("mul0", a, b)
 
 
 def sinh(x: Expr) -> Expr:
@@ -137,6 +154,18 @@ def _sigmoid_slope(x: Expr, o: Expr) -> Expr:
 
 def sigmoid(x: Expr) -> Expr:
     return _ap("sigmoid", x)
+
+
+def _over_hypot_squared(a: Expr, y: Expr, x: Expr) -> Expr:
+    """a / (x^2 + y^2), the shape of both partials of atan2(y, x), as (a / h) / h with
+    h = hypot(x, y): x*x + y*y overflows from |x| ~ 1e154 and underflows below ~1e-154 (the
+    partials are then 0, inf or NaN where they are ordinary numbers), while hypot does
+    neither, a / h is in [-1, 1], and each step rounds once (within 3 ulp in all, mpmath).
+    At the origin, where atan2 jumps, the partial is 0 like hypot's (a NaN argument stays
+    NaN: `eq`, not `gt`, picks the convention).
+    """
+    h = hypot(y, x)
+    return where(eq(h, 0.0), 0.0, (a / h) / h)
 
 
 def _softplus_slope(x: Expr, o: Expr) -> Expr:
@@ -190,6 +219,11 @@ def _softplus(x: Arr) -> Arr:
     return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
 
 
+def _sech2(x: Arr) -> Arr:
+    t = np.exp(-2.0 * np.abs(_f(x)))
+    return 4.0 * t / (1.0 + t) ** 2
+
+
 def _sp_bool(sp: Any, cond: Any) -> Any:
     return sp.Piecewise((1, cond), (0, True))
 
@@ -212,8 +246,11 @@ defop("div",  2, np.divide,   (lambda x, y, o: 1.0 / y, lambda x, y, o: -o / y),
       lambda sp, x, y: x / y, function=False)
 defop("neg",  1, np.negative, (lambda x, o: -1.0,),
       lambda sp, x: -x, function=False)
-# x^y: d/dy is taken as 0 where x <= 0 (the real power is not differentiable in y there).
-defop("pow",  2, np.power,    (lambda x, y, o: y * x ** (y - 1.0),
+# x^y: d/dy is taken as 0 where x <= 0 (the real power is not differentiable in y there);
+# d/dx = y * x^(y-1) is taken as 0 where y == 0 (x^0 = 1 for every x, but 0 * 0^-1 is NaN):
+# mul0, so a constant exponent folds the guard away (x^2 -> 2*x) and the rule stays smooth
+# in y (d/dy of it at y = 0 is x^-1, which a `where` on y == 0 would lose in a Hessian).
+defop("pow",  2, np.power,    (lambda x, y, o: mul0(y, x ** (y - 1.0)),
                                lambda x, y, o: where(gt(x, 0.0), o * log(x), 0.0)),
       lambda sp, x, y: x ** y, (POSITIVE, REAL))
 # ---- comparisons and logic: values 0.0 / 1.0, derivative 0 --------------------------------------
@@ -260,12 +297,20 @@ defop("asin",  1, np.arcsin, (lambda x, o: 1.0 / sqrt((1.0 - x) * (1.0 + x)),),
 defop("acos",  1, np.arccos, (lambda x, o: -1.0 / sqrt((1.0 - x) * (1.0 + x)),),
       lambda sp, x: sp.acos(x), (UNIT,))
 defop("atan",  1, np.arctan, (lambda x, o: 1.0 / (1.0 + x * x),),         lambda sp, x: sp.atan(x))
-defop("atan2", 2, np.arctan2, (lambda y, x, o: x / (x * x + y * y),
-                               lambda y, x, o: -y / (x * x + y * y)),
+# atan2'(0, 0) is taken as 0 in both arguments, like hypot' (see _over_hypot_squared).
+defop("atan2", 2, np.arctan2, (lambda y, x, o: _over_hypot_squared(x, y, x),
+                               lambda y, x, o: _over_hypot_squared(-y, y, x)),
       lambda sp, y, x: sp.atan2(y, x), (POSITIVE, POSITIVE))
 defop("sinh",  1, np.sinh,  (lambda x, o: cosh(x),),                      lambda sp, x: sp.sinh(x))
 defop("cosh",  1, np.cosh,  (lambda x, o: sinh(x),),                      lambda sp, x: sp.cosh(x))
-defop("tanh",  1, np.tanh,  (lambda x, o: 1.0 - o * o,),                  lambda sp, x: sp.tanh(x))
+# tanh' = sech2(x), not 1 - o*o: that cancels to 0 from |x| ~ 19 on (tanh'(20) = 1.7e-17).
+defop("tanh",  1, np.tanh,  (lambda x, o: sech2(x),),                     lambda sp, x: sp.tanh(x))
+# sech2(x) = 1/cosh(x)^2 = 4t/(1+t)^2 with t = exp(-2|x|) in (0, 1]: no overflow, no
+# cancellation, within 4 ulp of the truth wherever it is a normal float (mpmath); its own
+# derivative -2 tanh(x) sech2(x) is accurate in the tails too. Internal: tanh' only.
+# (SymPy: 1/cosh^2, not sech^2, so an exported derivative converts back to a formula.)
+defop("sech2", 1, _sech2,   (lambda x, o: -2.0 * tanh(x) * o,),
+      lambda sp, x: 1 / sp.cosh(x) ** 2, function=False)
 defop("asinh", 1, np.arcsinh, (lambda x, o: 1.0 / hypot(x, 1.0),),       lambda sp, x: sp.asinh(x))
 defop("acosh", 1, np.arccosh, (lambda x, o: 1.0 / sqrt((x - 1.0) * (x + 1.0)),),
       lambda sp, x: sp.acosh(x), (ABOVE_ONE,))
@@ -290,9 +335,10 @@ defop("erf",   1, _erf,     (lambda x, o: TWO_OVER_SQRT_PI * exp(-(x * x)),),
       lambda sp, x: sp.erf(x))
 defop("erfc",  1, _erfc,    (lambda x, o: -TWO_OVER_SQRT_PI * exp(-(x * x)),),
       lambda sp, x: sp.erfc(x))
-# hypot'(0, 0) is taken as 0 in both arguments, like abs'(0).
-defop("hypot", 2, np.hypot, (lambda x, y, o: where(gt(o, 0.0), x / o, 0.0),
-                             lambda x, y, o: where(gt(o, 0.0), y / o, 0.0)),
+# hypot'(0, 0) is taken as 0 in both arguments, like abs'(0); only there (`eq`): a NaN
+# argument gives a NaN partial, not 0. x / o is in [-1, 1]: no overflow.
+defop("hypot", 2, np.hypot, (lambda x, y, o: where(eq(o, 0.0), 0.0, x / o),
+                             lambda x, y, o: where(eq(o, 0.0), 0.0, y / o)),
       lambda sp, x, y: sp.sqrt(x**2 + y**2), commutative=True)
 # sigmoid and softplus: accurate values and slopes for every x, never NaN (see the slopes).
 defop("sigmoid", 1, _sigmoid, (_sigmoid_slope,),
@@ -317,8 +363,18 @@ defop("ceil",  1, np.ceil,  (ZERO,), lambda sp, x: sp.ceiling(x), smooth=False)
 defop("stop_gradient", 1, _f, (ZERO,), lambda sp, x: x, smooth=False)
 # fmt: on
 
-#: Spellings accepted in the language for an op of another name.
-ALIASES: Final[dict[str, str]] = {"detach": "stop_gradient"}
+#: The alias column of the table: other spellings of an op accepted in the language, those
+#: that users of NumPy (`arcsin`, `power`) and SymPy (`ln`, `Abs`) type.
+_ALIAS_COLUMN: Final[dict[str, tuple[str, ...]]] = {
+    "stop_gradient": ("detach",),
+    "asin": ("arcsin",), "acos": ("arccos",), "atan": ("arctan",), "atan2": ("arctan2",),
+    "asinh": ("arcsinh",), "acosh": ("arccosh",), "atanh": ("arctanh",),
+    "log": ("ln",), "abs": ("Abs",), "pow": ("power",),
+}  # fmt: skip
+for _op, _names in _ALIAS_COLUMN.items():
+    OPS[_op] = replace(OPS[_op], aliases=_names)
+#: Spellings accepted in the language for an op of another name (alias -> op).
+ALIASES: Final[dict[str, str]] = {a: d.name for d in OPS.values() for a in d.aliases}
 #: Named constants of the language (an assignment may shadow them).
 CONSTANTS: Final[dict[str, float]] = {"pi": math.pi, "e": math.e}
 
@@ -362,6 +418,8 @@ CONVENTIONS: Final = (
     Convention("cbrt(x)", (0.0,), (math.inf,), "cbrt'(0) = inf"),
     Convention("hypot(x, y)", (0.0, 0.0), (0.0, 0.0), "hypot'(0, 0) = 0 in both, like abs"),
     Convention("x^y", (-2.0, 2.0), (-4.0, 0.0), "d/dy x^y = 0 where x <= 0"),
+    Convention("x^y", (0.0, 0.0), (0.0, 0.0), "d/dx x^y = 0 where y == 0"),
+    Convention("atan2(y, x)", (0.0, 0.0), (0.0, 0.0), "atan2'(0, 0) = 0 in both, like hypot"),
     Convention("x > 0", (0.0,), (0.0,), "comparisons and logic: derivative 0", 0.0),
     Convention("stop_gradient(x) * x", (3.0,), (3.0,), "stop_gradient(x)' = 0: value passes", 0.0),
     Convention(

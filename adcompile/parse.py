@@ -8,6 +8,7 @@ Lark's exceptions and every semantic problem become `FormulaError`s with line, c
 
 from __future__ import annotations
 
+import keyword
 import math
 import re
 import threading
@@ -66,18 +67,59 @@ class Program:
     output_names: tuple[str, ...]
 
 
+#: The identifier grammar of the language (ASCII only, as the grammar's NAME token).
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: Input names longer than this are refused (they would only be printed as `in<k>`).
+MAX_NAME_LENGTH = 200
+
+
+def check_input_name(name: object, what: str = "input") -> str:
+    """`name` if it may name an input; else a `FormulaError` naming it.
+
+    The one door through which names enter (text, `inputs=`, SymPy symbols, the CLI): an
+    ASCII identifier that is not a Python keyword, not a word, function or constant of the
+    language, and not a name the code generator reserves (`__dunder`, the seed mark). Only
+    names that pass reach generated code; the printers then only add suffixes.
+    """
+    if not isinstance(name, str):
+        raise FormulaError(f"{what} name {name!r} is not a string ({type(name).__name__})")
+    shown = repr(name) if len(name) <= 60 else repr(name[:60]) + "..."
+    if not _IDENTIFIER.match(name):
+        raise FormulaError(
+            f"{what} name {shown} is not an identifier: ASCII letters, digits and '_', "
+            "not starting with a digit"
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise FormulaError(f"{what} name {shown} is longer than {MAX_NAME_LENGTH} characters")
+    if keyword.iskeyword(name):
+        raise FormulaError(f"{what} name {shown} is a Python keyword")
+    if name in _WORDS:
+        raise FormulaError(f"{what} name {shown} is a word of the formula language")
+    if resolve_function(name) is not None:
+        raise FormulaError(f"{what} name {shown} is a function of the formula language")
+    if name.startswith("__"):
+        raise FormulaError(f"{what} name {shown} starts with '__' (reserved)")
+    return name
+
+
+_WORDS = frozenset({"and", "or", "not"})
+
+
 def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True) -> Program:
     """Parse `text` into a `Program`; `inputs` fixes the input names and their order.
 
     `stable=False` builds the graph without the stability rewrites (`simplify.STABLE`).
 
     Raises:
-        FormulaError: for any problem with the text, with line, column and a caret excerpt.
+        FormulaError: for any problem with the text, with line, column and a caret excerpt;
+            also for a name in `inputs` that `check_input_name` refuses.
     """
+    if inputs is not None:
+        inputs = tuple(check_input_name(name) for name in inputs)
     try:
-        tree = _parser().parse(text)
+        tree = _parser().parse(_one_line_break(text))
     except UnexpectedInput as exc:
-        raise _syntax_error(text, exc).with_source(text) from None
+        raise _syntax_error(_one_line_break(text), exc).with_source(text) from None
     first_assigned: dict[str, tuple[int, int]] = {}
     for k, stmt in enumerate(tree.children):
         if isinstance(stmt, Tree) and stmt.data == "assign":
@@ -167,6 +209,10 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
                 f"{', '.join(self.declared) or '(none)'}",
                 *_at(tok),
             )
+        try:
+            check_input_name(name)
+        except FormulaError as exc:
+            raise UndefinedNameError(f"undefined name: {exc.message}", *_at(tok)) from None
         nid = self.graph.input(name)
         if nid not in self.graph.names:
             self.inputs.append(name)
@@ -180,12 +226,14 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
         opdef = resolve_function(name)
         if opdef is None:
             what = "is a variable, not a function" if name in self.env else "unknown function"
-            hint = did_you_mean(name, function_names())
+            hint = _suggest(name, len(args)) or did_you_mean(name, function_names())
             raise UnknownFunctionError(f"{what} '{name}'{hint}", *_at(tok))
         if len(args) != opdef.arity:
             plural = "s" if opdef.arity != 1 else ""
             raise ArityError(
-                f"{name}() takes {opdef.arity} argument{plural}, {len(args)} given", *_at(tok)
+                f"{name}() takes {opdef.arity} argument{plural}, {len(args)} given"
+                + _suggest(name, len(args)),
+                *_at(tok),
             )
         return self._apply(opdef.name, args, *_at(tok))
 
@@ -251,6 +299,24 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
         return Program(self.text, self.graph, tuple(self.inputs), ids, outputs, names)
 
 
+def _suggest(name: str, arity: int) -> str:
+    """' (did you mean ...?)' among the functions taking `arity` arguments (`atan3(y, x)`:
+    `atan2`, not `atan`), or ''."""
+    fitting = [n for n in function_names() if n != name and _arity(n) == arity]
+    return did_you_mean(name, fitting)
+
+
+def _arity(name: str) -> int:
+    opdef = resolve_function(name)
+    return -1 if opdef is None else opdef.arity
+
+
+def _one_line_break(text: str) -> str:
+    """`text` with CR LF and a bare CR as LF: Lark counts lines by LF, and every line break
+    of the language must count the same (`errors.split_lines` splits the same way)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def _at(tok: Token) -> tuple[int, int]:
     return (tok.line or 1, tok.column or 1)
 
@@ -279,12 +345,14 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> FormulaError:
     if isinstance(exc, UnexpectedCharacters):
         char = text[exc.pos_in_stream or 0]
         hint = _CHAR_HINTS.get(char)
+        if hint is None and char.isdigit():
+            hint = "numbers are written with the ASCII digits 0-9"
         return ParseError(
             f"unexpected character {char!r}" + (f": {hint}" if hint else ""), exc.line, exc.column
         )
     token = exc.token if isinstance(exc, UnexpectedToken) else None
     if token is None or token.type == "$END":
-        lines = text.splitlines() or [""]
+        lines = text.split("\n")
         line, column = len(lines), len(lines[-1]) + 1
         return ParseError(_ended_early(text, line, column, "the formula ends"), line, column)
     line, column = token.line or 1, token.column or 1
@@ -309,7 +377,7 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> FormulaError:
 
 def _ended_early(text: str, line: int, column: int, what: str) -> str:
     """Message for a statement cut short, naming an unclosed parenthesis if there is one."""
-    row = (text.splitlines() or [""])[line - 1][: column - 1]
+    row = text.split("\n")[line - 1][: column - 1]
     row = row.split("#", 1)[0]
     opened: list[int] = []
     for k, ch in enumerate(row):

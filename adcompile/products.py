@@ -292,7 +292,8 @@ def _through(found: list[NodeId | None], wanted: list[NodeId | None]) -> list[No
 
 
 def _ids(program: Program, wrt: Sequence[str]) -> list[NodeId]:
-    return [program.input_ids[program.inputs.index(w)] for w in wrt]
+    where = dict(zip(program.inputs, program.input_ids))  # a dict: linear in the inputs
+    return [where[w] for w in wrt]
 
 
 BUILDERS: dict[str, Callable[[Program, tuple[str, ...], bool], Derived]] = {

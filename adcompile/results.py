@@ -7,8 +7,11 @@ call arguments to input names, `as_array` and `check_out` check arrays with clea
 from __future__ import annotations
 
 import functools
+import itertools
+import numbers
 import operator
-from collections.abc import Iterable, Sequence
+import reprlib
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,26 @@ class Grad(tuple):  # type: ignore[type-arg]
 
     `Grad(values, fields)` builds one; each tuple of field names gets its own subclass (made
     once, like a named tuple), so building a gradient costs no more than building a tuple.
+
+    A Grad is also a value (DESIGN.md section 3): `+ - * /` and unary `-`/`+` act entry by
+    entry and give a Grad with the same fields. The other operand may be a number or a NumPy
+    array (applied to every entry, broadcasting as NumPy does) or a Grad with the same fields
+    in the same order (else `ValueError`); anything else (a tuple, a list, a string) is a
+    `TypeError`, so `g + h` never concatenates and `2 * g` never repeats. `sum(grads)` adds
+    gradients. `np.asarray(g)` stacks the entries (shape `(n,)`, or `(n, *batch)` for array
+    entries). NumPy's own arithmetic (`np.float64(0.5) * g`, `np.ones(3) * g`, `np.add(g, h)`)
+    gives a Grad too; other NumPy functions (`np.sum`, `np.linalg.norm`, `np.isfinite`) see
+    the stacked array, as they did the tuple. Unpacking, indexing, `==` with tuples, hashing
+    and pickling are the tuple's.
+
+    Example:
+        >>> g = Grad([1.0, 2.0], ["x", "y"])
+        >>> g.x, g["y"], g == (1.0, 2.0)
+        (1.0, 2.0, True)
+        >>> 0.5 * g - g / 4
+        Grad(x=0.25, y=0.5)
+        >>> np.asarray(g)
+        array([1., 2.])
     """
 
     __slots__ = ()
@@ -46,6 +69,103 @@ class Grad(tuple):  # type: ignore[type-arg]
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Grad, (tuple(self), self._fields))
+
+    # -- a value: arithmetic entry by entry ------------------------------------------------
+    # `+` and `*` must not fall back to the tuple's concatenation and repetition: Python
+    # tries a sequence's concatenation after both `__add__`s return NotImplemented, so a
+    # tuple operand of `+` is refused here with a TypeError (see `_concatenation`).
+    def __add__(self, other: Any) -> Any:
+        return _entrywise(operator.add, self, _concatenation(other, "+"))
+
+    def __radd__(self, other: Any) -> Any:
+        return _entrywise(operator.add, _concatenation(other, "+"), self)
+
+    def __sub__(self, other: Any) -> Any:
+        return _entrywise(operator.sub, self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _entrywise(operator.sub, other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return _entrywise(operator.mul, self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _entrywise(operator.mul, other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return _entrywise(operator.truediv, self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _entrywise(operator.truediv, other, self)
+
+    def __neg__(self) -> Any:
+        return _entrywise(operator.neg, self)
+
+    def __pos__(self) -> Any:
+        return _entrywise(operator.pos, self)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """The entries stacked: shape `(n,)`, or `(n, *batch)` for array entries."""
+        if copy is False:
+            raise ValueError("a Grad's entries are separate objects: stacking them copies")
+        return np.array(tuple(self), dtype=dtype)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # NumPy calls this for `ndarray * g` and `np.float64(2) * g` (instead of converting g
+        # to an array and returning an ndarray): its arithmetic is the Grad's. An `out=` has
+        # no Grad to write into (`a += g` with an ndarray `a` is a TypeError). Any other
+        # ufunc or method (`np.sum` is `np.add.reduce`) sees the stacked entries, as it saw
+        # the tuple before Grad had arithmetic.
+        op = _ARITHMETIC.get(ufunc)
+        if op is not None and method == "__call__":
+            return NotImplemented if kwargs else _entrywise(op, *inputs)
+        if any(isinstance(o, Grad) for o in kwargs.get("out", ())):
+            return NotImplemented
+        arrays = [np.asarray(x) if isinstance(x, Grad) else x for x in inputs]
+        return getattr(ufunc, method)(*arrays, **kwargs)
+
+
+#: The NumPy ufuncs that are a Grad's arithmetic, and the operator each is entry by entry.
+_ARITHMETIC: dict[np.ufunc, Callable[..., Any]] = {
+    np.add: operator.add,
+    np.subtract: operator.sub,
+    np.multiply: operator.mul,
+    np.true_divide: operator.truediv,
+    np.negative: operator.neg,
+    np.positive: operator.pos,
+}
+
+
+def _concatenation(other: Any, symbol: str) -> Any:
+    """`other`, unless it is a plain tuple: `g + (1, 2)` would fall back to concatenation."""
+    if isinstance(other, tuple) and not isinstance(other, Grad):
+        raise TypeError(
+            f"unsupported operand type(s) for {symbol}: 'Grad' and '{type(other).__name__}' "
+            "(a Grad adds entry by entry; to concatenate, write (*grad, *other))"
+        )
+    return other
+
+
+def _entrywise(op: Callable[..., Any], *operands: Any) -> Any:
+    """`op` entry by entry: Grads give their entries (all with the same fields, in order),
+    numbers and NumPy arrays go to every entry. NotImplemented for any other operand, so
+    that Python raises its TypeError (or asks the other operand)."""
+    first: Grad | None = None
+    for x in operands:
+        if isinstance(x, Grad):
+            if first is None:
+                first = x
+            elif x._fields != first._fields:
+                raise ValueError(
+                    f"Grads with different fields: ({', '.join(first._fields)}) and "
+                    f"({', '.join(x._fields)}); combine gradients with respect to the same "
+                    "inputs in the same order"
+                )
+        elif not isinstance(x, (numbers.Number, np.ndarray)):
+            return NotImplemented
+    assert first is not None  # one operand is the Grad whose method called this
+    columns = [x if isinstance(x, Grad) else itertools.repeat(x) for x in operands]
+    return tuple.__new__(type(first), map(op, *columns))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -75,19 +195,66 @@ def matrix_entries(matrix: np.ndarray, layout: Matrix) -> list[np.ndarray]:
     return [matrix[..., i, j] for i in range(layout.rows) for j in range(layout.cols)]
 
 
+#: Kinds of NumPy dtype accepted as input: bool (0/1, as in NumPy), integers, floats.
+_NUMERIC_KINDS = frozenset("biuf")
+
+
 def as_array(name: str, value: Any) -> np.ndarray:
-    """An input as a float64 or float32 array (no copy when it already is one)."""
-    a = np.asarray(value)
-    if a.dtype in (np.float64, np.float32):
-        return a
-    if a.dtype.kind == "c":
-        raise TypeError(f"input '{name}' is complex: adcompile evaluates real formulas")
-    try:
-        return a.astype(np.float64)
-    except (TypeError, ValueError):
+    """An input as a float64 or float32 array (no copy when it already is one).
+
+    Numbers and numeric arrays only (DESIGN.md section 3): bool counts as 0/1, integers and
+    other float types become float64; a string, None, an object, datetime, timedelta or
+    complex value is a `TypeError` naming the input, and an integer beyond float64 an
+    `OverflowError`, never a silent NaN or a number made of a date.
+
+    Raises:
+        TypeError: the value is not a number or an array of numbers.
+        OverflowError: an integer outside the float64 range.
+    """
+    if isinstance(value, np.ndarray):
+        a = value
+    elif isinstance(value, (str, bytes)) or value is None:
         raise TypeError(
-            f"input '{name}': expected a number or an array of numbers, got {type(value).__name__}"
+            f"input '{name}': expected a number or an array of numbers, got {_what(value)}"
+        )
+    else:
+        try:
+            a = np.asarray(value)
+        except (TypeError, ValueError) as exc:  # ragged nesting, or an object NumPy refuses
+            raise TypeError(f"input '{name}': not an array of numbers ({exc})") from None
+    if a.dtype == np.float64 or a.dtype == np.float32:
+        return a
+    kind = a.dtype.kind
+    if kind in _NUMERIC_KINDS:
+        return a.astype(np.float64)
+    if kind == "O" and a.ndim == 0 and isinstance(value, numbers.Real):
+        return np.asarray(_real(name, value))  # a huge int, a Fraction, a SymPy number
+    if kind == "c":
+        raise TypeError(f"input '{name}' is complex: adcompile evaluates real formulas")
+    raise TypeError(f"input '{name}': expected a number or an array of numbers, got {_what(value)}")
+
+
+def _real(name: str, value: numbers.Real) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise OverflowError(
+            f"input '{name}': {_what(value)} is outside the float64 range"
         ) from None
+
+
+def _what(value: Any) -> str:
+    """A short description of a value for a message (never its whole text)."""
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype}"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    try:
+        text = reprlib.repr(value)  # bounded: never the repr of a whole big list
+    except ValueError:  # an int too long to print
+        text = "..."
+    shown = text if len(text) <= 40 else text[:40] + "..."
+    return f"{type(value).__name__} {shown}"
 
 
 def sequence(out: Any, count: int, what: str) -> list[Any]:

@@ -23,15 +23,15 @@ and 10,000-level-deep expressions are fine. SymPy is imported only inside the fu
 from __future__ import annotations
 
 import math
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
+from adcompile.errors import FormulaError
 from adcompile.ir import Graph, NodeId
-from adcompile.ops import CONSTANTS, OPS, function_names
+from adcompile.ops import CONSTANTS, OPS
 
 #: In `to_sympy(cse=True)`, an expression nested deeper than this (in SymPy levels, estimated
 #: from the op templates) becomes a replacement: SymPy's printers recurse over the tree.
@@ -46,8 +46,6 @@ _EXACT_INTEGER: Final = 2**53
 # Sums up to this tree size and height print their terms in SymPy's order (see term_order).
 _SMALL_SIZE: Final = 200
 _SMALL_HEIGHT: Final = 16
-_IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_KEYWORDS: Final = frozenset({"and", "or", "not"})
 
 # Precedence levels of the formula language, loosest first (see the grammar).
 OR, AND, NOT, CMP, SUM, PROD, UNARY, POW, ATOM = range(9)
@@ -331,27 +329,17 @@ def _supported() -> str:
     return "+, -, *, /, ^, numbers, pi, E, " + ", ".join(sorted(names, key=str.lower))
 
 
-@cache
-def _function_names() -> frozenset[str]:
-    return frozenset(function_names())
-
-
 def check_name(name: str) -> str:
-    """`name` if it can stand for an input of the formula language; else ValueError."""
-    if not _IDENTIFIER.match(name):
-        raise ValueError(
-            f"symbol name {name!r} is not an identifier of the formula language "
-            "(letters, digits and '_', not starting with a digit)"
-        )
-    if name in _KEYWORDS:
-        raise ValueError(f"symbol name {name!r} is a keyword of the formula language")
+    """`name` if it can stand for an input of the formula language; else a `FormulaError`
+    (a ValueError) naming it: `parse.check_input_name`, the one door for names, and not a
+    constant of the language (the symbol would read as the constant)."""
+    from adcompile.parse import check_input_name
+
     if name in CONSTANTS:
-        raise ValueError(
+        raise FormulaError(
             f"symbol name {name!r} is a constant of the formula language; rename the symbol"
         )
-    if name in _function_names():
-        raise ValueError(f"symbol name {name!r} is a function of the formula language")
-    return name
+    return check_input_name(name, "symbol")
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +372,8 @@ def _number_text(sp: Any, number: Any) -> tuple[str, int]:
     if number.is_Integer:
         p = int(number)
         if abs(p) > sys.float_info.max:
-            raise ValueError(f"the integer {p} is outside the float64 range")
+            digits = int(p.bit_length() * math.log10(2)) + 1  # str(p) may be refused
+            raise ValueError(f"an integer of about {digits} digits is outside the float64 range")
         return str(p), (UNARY if p < 0 else ATOM)
     if number.is_Rational and max(abs(number.p), number.q) <= _EXACT_INTEGER:
         return f"{number.p}/{number.q}", PROD

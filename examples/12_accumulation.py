@@ -26,10 +26,10 @@ def main() -> None:
     assert first == second
 
     print(f"\n{'':12}{'L':>8}{'dL/dw':>8}{'dL/db':>8}")
-    total_value, total_grad = 0.0, np.zeros(2)
+    total_value, total_grad = 0.0, 0.0
     for k, part in enumerate((slice(0, 2), slice(2, 4)), start=1):
         value, grad = loss(w, x[part], b, y[part])
-        total_value, total_grad = total_value + value, total_grad + grad  # accumulate
+        total_value, total_grad = total_value + value, total_grad + grad  # a Grad adds per entry
         print(f"{f'batch {k}':12}{value:8g}{grad.w:8g}{grad.b:8g}")
     print(f"{'sum':12}{total_value:8g}{total_grad[0]:8g}{total_grad[1]:8g}")
     value, grad = loss(w, x, b, y)

@@ -1,4 +1,4 @@
-"""The public acceptance corpus (../shared/acceptance/cases.json), checked as a user would call it.
+"""The public acceptance corpus (tests/data/cases.json), checked as a user would call it.
 
 Every case is compiled once with `adc.compile(source, inputs=inputs)` and checked at each point
 through the scalar path (`f.value_and_grad()(**point)`) and through the array path (all points of

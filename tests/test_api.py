@@ -217,6 +217,118 @@ def test_pickle_roundtrip():
     assert pickle.loads(pickle.dumps(grad)) == grad
 
 
+def test_pickled_formula_keeps_declared_inputs_and_options():
+    f = adc.compile("y*x^2", inputs=["x", "y", "unused"], backend="vm", stable=False)
+    g = pickle.loads(pickle.dumps(f))
+    assert g.inputs == ("x", "y", "unused") and g.stable is False
+    assert g.value_and_grad().backend == "vm"
+    assert g.value_and_grad()(3.0, 2.0, 1.0) == (18.0, (12.0, 9.0, 0.0))
+
+
+def test_pickled_sympy_formula():
+    import sympy
+
+    a, b = sympy.symbols("a b")
+    f = adc.compile(sympy.sin(b) * a + sympy.log(a))
+    g = pickle.loads(pickle.dumps(f))
+    assert g.inputs == f.inputs == ("a", "b") and g.text == f.text
+    assert g(2.0, 0.5) == f(2.0, 0.5)
+    vg = pickle.loads(pickle.dumps(f.value_and_grad()))
+    assert vg(2.0, 0.5) == f.value_and_grad()(2.0, 0.5)
+
+
+#: One evaluator of each kind, with its call: (method, wrt, reduce, keyword arguments).
+PROGRAM = "u = x*sin(y) + x^2; v = log(x) - y*x; u, v"
+SINGLE = "x*sin(y) + x^3*exp(-y)"
+KINDS = {
+    "value": (PROGRAM, "value", None, None, {}),
+    "value_and_grad": (SINGLE, "value_and_grad", None, None, {}),
+    "value_and_grad-bare-sum": (SINGLE, "value_and_grad", "y", "sum", {}),
+    "grad-list-mean": (SINGLE, "grad", ["y", "x"], "mean", {}),
+    "jvp": (PROGRAM, "jvp", None, None, {"tangents": (0.5, -2.0)}),
+    "vjp": (PROGRAM, "vjp", ["x"], None, {"cotangents": (1.0, 3.0)}),
+    "jacobian": (PROGRAM, "jacobian", None, None, {}),
+    "hessian": (SINGLE, "hessian", None, None, {}),
+    "hvp": (SINGLE, "hvp", None, None, {"tangents": {"x": 1.0, "y": 0.25}}),
+}
+
+
+def _evaluator(key):
+    text, method, wrt, reduce, _ = KINDS[key]
+    f = adc.compile(text)
+    return f.value if method == "value" else getattr(f, method)(wrt, reduce=reduce)
+
+
+def _assert_bit_identical(got, want):
+    assert type(got) is type(want), (type(got), type(want))
+    if isinstance(want, tuple):
+        assert len(got) == len(want) and getattr(got, "_fields", None) == getattr(
+            want, "_fields", None
+        )
+        for a, b in zip(got, want):
+            _assert_bit_identical(a, b)
+    else:
+        np.testing.assert_array_equal(got, want, strict=True)
+
+
+@pytest.mark.parametrize("key", list(KINDS))
+def test_every_kind_of_evaluator_pickles(key):
+    ev = _evaluator(key)
+    back = pickle.loads(pickle.dumps(ev))
+    assert (back.kind, back.wrt, back.reduce, back.inputs, back.backend) == (
+        ev.kind,
+        ev.wrt,
+        ev.reduce,
+        ev.inputs,
+        ev.backend,
+    )
+    assert back.source == ev.source and back.numba_source == ev.numba_source
+    kwargs = KINDS[key][4]
+    xs, ys = np.linspace(0.5, 2.0, 7), np.linspace(-1.0, 1.0, 7)
+    for point in [(1.25, -0.5), (xs, ys)]:
+        _assert_bit_identical(back(*point, **kwargs), ev(*point, **kwargs))
+
+
+def test_unpickling_again_reuses_the_rebuilt_evaluator():
+    """A process pool unpickles an evaluator per task: the formula is parsed and the kernel
+    loaded once per process, not once per task."""
+    data = pickle.dumps(adc.compile("x*y + 1").value_and_grad(["x"], reduce="sum"))
+    assert pickle.loads(data) is pickle.loads(data)
+
+
+def test_unpickling_in_a_fresh_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    keys = list(KINDS)
+    (tmp_path / "evaluators.pkl").write_bytes(pickle.dumps([_evaluator(k) for k in keys]))
+    xs, ys = np.linspace(0.5, 2.0, 7), np.linspace(-1.0, 1.0, 7)
+    code = (
+        "import pickle, sys\n"
+        "import numpy as np\n"
+        "evaluators = pickle.loads(open('evaluators.pkl', 'rb').read())\n"
+        "calls = pickle.loads(open('calls.pkl', 'rb').read())\n"
+        "out = [ev(*point, **kw) for ev, (point, kw) in zip(evaluators, calls)]\n"
+        "open('results.pkl', 'wb').write(pickle.dumps(out))\n"
+    )
+    calls = [((xs, ys), KINDS[k][4]) for k in keys]
+    (tmp_path / "calls.pkl").write_bytes(pickle.dumps(calls))
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = pickle.loads((tmp_path / "results.pkl").read_bytes())
+    for key, result in zip(keys, got):
+        _assert_bit_identical(result, _evaluator(key)(xs, ys, **KINDS[key][4]))
+
+
 def test_lazy_compilation_is_thread_safe():
     f = adc.compile("sin(x)*cos(y) + x")
     vg = f.value_and_grad()

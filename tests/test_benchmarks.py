@@ -92,3 +92,10 @@ def test_bench_compile_quick(tmp_path: Path) -> None:
 @pytest.mark.parametrize("script", sorted(p.name for p in BENCHMARKS.glob("bench_*.py")))
 def test_every_benchmark_has_a_smoke_test(script: str) -> None:
     assert f'"{script}"' in Path(__file__).read_text()
+
+
+def test_bench_frontend_quick(tmp_path: Path) -> None:
+    data = run_quick("bench_frontend.py", tmp_path)
+    assert [r["n"] for r in data["runs"]] == [500, 1000]
+    for run in data["runs"]:
+        assert run["compile_s"] > 0 and run["evaluator_s"] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -237,3 +238,141 @@ def test_emitted_module_reproduces_the_results_in_a_fresh_process(
         np.testing.assert_array_equal(got, want)  # the same kernel: the same bits
     else:
         np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-300)
+
+
+# --- trust: files, --version, closed pipes, usage errors ------------------------------------
+
+
+@pytest.mark.parametrize("arg", ["model.adc", "./f.txt", "dir/x.adc", "../nope", "notes.txt"])
+def test_a_missing_file_is_reported_as_one(
+    arg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([arg, "--at", "x=1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"adcompile: error: no such file: {arg!r}\n"
+
+
+def test_a_directory_is_not_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "models.d").mkdir()
+    assert main([str(tmp_path / "models.d")]) == 2
+    assert capsys.readouterr().err.startswith("adcompile: error: not a file: ")
+
+
+@pytest.mark.parametrize(
+    ("formula", "out"),
+    [("x/y", ["value = 0.5", "d/dx = 0.25", "d/dy = -0.125"]), ("x/2.5", ["value = 2"])],
+)
+def test_a_formula_with_a_slash_or_a_dot_stays_a_formula(
+    formula: str,
+    out: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    at = "x=2,y=4" if "y" in formula else "x=5"
+    assert main([formula, "--at", at]) == 0
+    assert capsys.readouterr().out.splitlines()[: len(out)] == out
+
+
+def test_a_bad_formula_with_a_slash_is_a_formula_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["x/y +", "--at", "x=1,y=1"]) == 2
+    err = capsys.readouterr().err
+    assert "no such file" not in err and "^" in err, err
+
+
+def test_a_file_with_a_directory_part_and_no_suffix_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "square").write_text("y = x^2\n", encoding="utf-8")
+    assert main([str(tmp_path / "square"), "--at", "x=3"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["value = 9", "d/dx = 6"]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import adcompile
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"adcompile {adcompile.__version__}\n"
+
+
+def test_numba_needs_an_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["x^2", "--numba"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "adcompile: error: --numba needs -o MODULE.py (it chooses the module -o writes)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["x^2", "--at", "x=two"],
+        ["x^2", "--at", "x=1", "--wrt", "z"],
+        ["x^2", "--inputs", "y"],
+        ["x^2", "--dot", "graph.xyz"],
+        ["x^2", "-o", "no/such/dir/model.py"],
+        ["x^2", "--show", "bogus"],
+        ["x^2", "--backend", "gpu"],
+        ["x^2", "--no-such-option"],
+        [],
+        ["binary.adc"],
+    ],
+    ids=[
+        "at-not-a-number",
+        "wrt-unknown",
+        "inputs-missing-name",
+        "dot-unknown-format",
+        "output-in-missing-dir",
+        "show-choice",
+        "backend-choice",
+        "unknown-option",
+        "no-formula",
+        "not-utf8",
+    ],
+)
+def test_every_bad_input_is_one_error_line_and_status_2(
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "binary.adc").write_bytes(b"\xff\xfe x^2")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "error" in line] == [
+        next(line for line in err.splitlines() if line.startswith("adcompile: error: "))
+    ], err
+    assert "Traceback" not in err
+
+
+def test_a_closed_stdout_ends_quietly_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    class ClosedPipe(io.StringIO):
+        def write(self, s: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["x^2", "--show", "python"]) == 141
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`adcompile "x^2" --show python | head -1`, made deterministic: the reader closes its end
+    before the command writes, so every write meets a closed pipe."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adcompile", "x^2", "--show", "python"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141
+    assert err == ""  # no BrokenPipeError traceback, no "Exception ignored" at exit

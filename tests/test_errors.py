@@ -1,4 +1,4 @@
-"""Bad and hostile input (../shared/acceptance/errors.json) plus a few error-message checks.
+"""Bad and hostile input (tests/data/errors.json) plus a few error-message checks.
 
 Every entry must give an `adcompile.FormulaError` (or subclass) with integer `line` and `column`
 and a readable message -- never another exception type, a `RecursionError`, a hang, or any code

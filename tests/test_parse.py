@@ -218,9 +218,6 @@ def test_function_name_used_as_a_variable() -> None:
 @pytest.mark.parametrize(
     "names",
     [
-        ("class", "lambda"),
-        ("if", "def"),
-        ("None", "True"),
         ("print", "math"),
         ("np", "t0"),
         ("b_x", "x_"),
@@ -228,7 +225,9 @@ def test_function_name_used_as_a_variable() -> None:
         ("notx", "android"),
     ],
 )
-def test_python_keywords_and_builtins_are_plain_identifiers(names: tuple[str, str]) -> None:
+def test_python_builtins_and_generated_names_are_plain_identifiers(
+    names: tuple[str, str],
+) -> None:
     u, v = names
     f = adc.compile(f"{u} * {v}^2 + {u}", backend="numpy")
     assert f.inputs == names
@@ -238,6 +237,16 @@ def test_python_keywords_and_builtins_are_plain_identifiers(names: tuple[str, st
     exec(f.value_and_grad().source, namespace)  # the generated code is valid Python
     run = namespace["value_and_grad"]
     assert run(2.0, 3.0) == (20.0, 10.0, 12.0)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("names", [("class", "lambda"), ("if", "def"), ("None", "True")])
+def test_python_keywords_are_not_input_names(names: tuple[str, str]) -> None:
+    u, v = names
+    with pytest.raises(adc.UndefinedNameError, match=f"input name '{u}' is a Python keyword"):
+        adc.compile(f"{u} * {v}^2 + {u}")
+    # as names of intermediate values they are plain identifiers
+    f = adc.compile(f"{u} = x^2; {v} = {u} + 1; {v} * {u}")
+    assert f.value_and_grad("x")(2.0) == (20.0, 36.0)
 
 
 def test_numbers() -> None:

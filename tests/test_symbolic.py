@@ -399,7 +399,7 @@ def test_piecewise_needs_a_default_branch() -> None:
         (sympy.Symbol("sin") + 1, "symbol name 'sin' is a function of the formula language"),
         (sympy.Symbol("pi") * 2, "symbol name 'pi' is a constant of the formula language"),
         (sympy.Symbol("e"), "symbol name 'e' is a constant"),
-        (sympy.Symbol("and"), "symbol name 'and' is a keyword"),
+        (sympy.Symbol("and"), "symbol name 'and' is a Python keyword"),
         (sympy.Symbol("x y"), "symbol name 'x y' is not an identifier"),
         (sympy.Symbol("2x"), "symbol name '2x' is not an identifier"),
     ],
