@@ -6,10 +6,9 @@
 ('x', 'y')
 """
 
-__version__ = "0.1.0"
-
-from adcompile.api import Evaluator, Formula, compile
-from adcompile.check import GradCheck, check_grad
+from adcompile._version import __version__
+from adcompile.api.evaluator import Evaluator, Formula, compile
+from adcompile.api.results import Grad
 from adcompile.errors import (
     ArityError,
     CacheWarning,
@@ -19,8 +18,8 @@ from adcompile.errors import (
     UndefinedNameError,
     UnknownFunctionError,
 )
-from adcompile.results import Grad
-from adcompile.trace import Trace, trace
+from adcompile.tools.check import GradCheck, check_grad
+from adcompile.tools.trace import Trace, trace
 
 __all__ = [
     "ArityError",

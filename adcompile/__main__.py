@@ -1,5 +1,5 @@
 """`python -m adcompile`: the same as the `adcompile` command."""
 
-from adcompile.cli import main
+from adcompile.tools.cli import main
 
 raise SystemExit(main())

@@ -24,7 +24,7 @@ from functools import cache
 import numpy as np
 from hypothesis import strategies as st
 
-from adcompile.ops import OPS, Interval
+from adcompile.ir.ops import OPS, Interval
 
 INPUTS = ("x", "y", "z")
 INPUT_MAX = 2.0
@@ -170,7 +170,7 @@ def terms(draw: st.DrawFn, depth: int, smooth: bool = True, top: bool = False) -
 
 
 def _spellings(name: str) -> list[str]:
-    from adcompile.ops import ALIASES
+    from adcompile.ir.ops import ALIASES
 
     return [name, *(alias for alias, target in ALIASES.items() if target == name)]
 

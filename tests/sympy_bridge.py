@@ -16,8 +16,8 @@ from typing import Any
 import mpmath
 import sympy
 
-from adcompile.ir import Graph, NodeId
-from adcompile.ops import OPS
+from adcompile.ir.graph import Graph, NodeId
+from adcompile.ir.ops import OPS
 
 
 def symbol(name: str, real: bool = True) -> sympy.Symbol:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import adcompile as adc
-from adcompile.results import Grad
+from adcompile.api.results import Grad
 
 C1 = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
 C3 = "log(x*y) + sin(x)^2*exp(-y)"

@@ -30,7 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import adcompile as adc
-from adcompile import cache, jit
+from adcompile.run import cache, jit
 
 FORMULA = "log(x*y) + sin(x)^2*exp(-y)"
 SCRIPT = f"""

@@ -11,8 +11,8 @@ import pytest
 import sympy
 
 import adcompile as adc
-from adcompile import ops
-from adcompile.check import rel_error
+from adcompile.ir import ops
+from adcompile.tools.check import rel_error
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adcompile.cli import main
+from adcompile.tools.cli import main
 
 POLY = "2*x^4 + x^3 + 3*x^2 + 5*x + 1"
 

@@ -8,9 +8,9 @@ import importlib
 import pytest
 
 import adcompile
-from adcompile import api
+from adcompile.api import evaluator as api
 
-trace_module = importlib.import_module("adcompile.trace")
+trace_module = importlib.import_module("adcompile.tools.trace")
 
 
 @pytest.mark.parametrize("module", [adcompile, api, trace_module], ids=lambda m: m.__name__)

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from strategies import INPUTS, formulas
 
 import adcompile as adc
-from adcompile.ir import Graph
+from adcompile.ir.graph import Graph
 
 BACKENDS = ("numba", "vm", "numpy")
 HUGE = 1e8  # gradients beyond this are skipped: rounding then differs by more than 1e-12

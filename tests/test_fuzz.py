@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from strategies import formulas
 
 import adcompile as adc
-from adcompile.interpret import Plan
-from adcompile.ops import OPS
+from adcompile.ir.ops import OPS
+from adcompile.run.interpret import Plan
 
 MARKER = Path("/tmp/adcompile-fuzz-marker")
 PAYLOAD = f"__import__('os').system('touch {MARKER}')"

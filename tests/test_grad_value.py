@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import adcompile as adc
-from adcompile.results import Grad
+from adcompile.api.results import Grad
 
 FIELDS = ("x", "y", "z")
 BINARY: dict[str, Callable[[Any, Any], Any]] = {

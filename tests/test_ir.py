@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 import adcompile as adc
-from adcompile.codegen import build_kernel
-from adcompile.interpret import Plan
-from adcompile.ir import FoldError, Graph, Node, pformat, verify
-from adcompile.ops import OPS
-from adcompile.parse import parse
-from adcompile.reverse import reverse
+from adcompile.ad.reverse import reverse
+from adcompile.codegen.python import build_kernel
+from adcompile.front.parse import parse
+from adcompile.ir.graph import FoldError, Graph, Node, pformat, verify
+from adcompile.ir.ops import OPS
+from adcompile.run.interpret import Plan
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 import adcompile as adc
-from adcompile import jit, vm
+from adcompile.run import jit
+from adcompile.run.vm import machine as vm
 
 SCRIPT = """
 import sys, time

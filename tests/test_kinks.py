@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import adcompile as adc
-from adcompile.ops import CONVENTIONS, Convention
+from adcompile.ir.ops import CONVENTIONS, Convention
 
 BACKENDS = ("numba", "vm", "numpy")
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -14,11 +14,12 @@ import sympy
 from sympy_bridge import derivative_at, evaluate, symbol, to_sympy
 
 import adcompile as adc
-from adcompile import codegen, jit
-from adcompile.interpret import Plan
-from adcompile.ir import Expr, Graph
-from adcompile.ops import OPS, OpDef, resolve_function
-from adcompile.parse import grammar_path
+from adcompile.codegen import python as codegen
+from adcompile.front.parse import grammar_path
+from adcompile.ir.graph import Expr, Graph
+from adcompile.ir.ops import OPS, OpDef, resolve_function
+from adcompile.run import jit
+from adcompile.run.interpret import Plan
 
 #: Fractions of each argument's domain at which rules are checked; argument k uses row k, so
 #: the arguments of a binary op never tie (min/max) and no sample sits on a kink of

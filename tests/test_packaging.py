@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import adcompile
-from adcompile.parse import grammar_path
+from adcompile.front.parse import grammar_path
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAMMAR = ROOT / "grammar" / "adcompile.lark"
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import adcompile
-from adcompile.parse import grammar_path
+from adcompile.front.parse import grammar_path
 
 venv, checkout = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
 here = Path(adcompile.__file__).resolve()

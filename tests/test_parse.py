@@ -7,8 +7,8 @@ import math
 import pytest
 
 import adcompile as adc
-from adcompile.ir import pformat
-from adcompile.parse import grammar_path, parse
+from adcompile.front.parse import grammar_path, parse
+from adcompile.ir.graph import pformat
 
 #: Every expression below is evaluated at these inputs (declared in this order).
 NAMES = ("x", "y", "z", "a", "b")

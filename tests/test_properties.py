@@ -20,10 +20,10 @@ from strategies import INPUTS, formulas, points
 from sympy_bridge import lambdify, symbol, to_sympy
 
 import adcompile as adc
-from adcompile.ir import Graph, pformat, verify
-from adcompile.ops import OPS
-from adcompile.parse import parse
-from adcompile.reverse import reverse
+from adcompile.ad.reverse import reverse
+from adcompile.front.parse import parse
+from adcompile.ir.graph import Graph, pformat, verify
+from adcompile.ir.ops import OPS
 
 SYMBOLS = tuple(symbol(n, real=False) for n in INPUTS)  # see sympy_bridge.symbol
 RTOL = 1e-9  # float64 result against the exact (mpmath) derivative

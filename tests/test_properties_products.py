@@ -23,7 +23,7 @@ from sympy_bridge import lambdify, symbol, to_sympy
 from test_properties import HUGE, agree, exact
 
 import adcompile as adc
-from adcompile.parse import parse
+from adcompile.front.parse import parse
 
 SYMBOLS = tuple(symbol(n, real=False) for n in INPUTS)
 directions = st.tuples(*(st.floats(-2.0, 2.0, allow_nan=False) for _ in INPUTS))

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 
 import adcompile as adc
-from adcompile import ir
-from adcompile.interpret import Plan
-from adcompile.ir import Graph, pformat
-from adcompile.parse import parse
-from adcompile.reverse import reverse
+from adcompile.ad.reverse import reverse
+from adcompile.front.parse import parse
+from adcompile.ir import graph as ir
+from adcompile.ir.graph import Graph, pformat
+from adcompile.run.interpret import Plan
 
 #: Accurate: a few units in the last place (one ulp of 1.0 is 2.2e-16).
 TOL = 4e-15

@@ -22,18 +22,18 @@ from hypothesis import given, note, settings
 from strategies import INPUTS, formulas
 from sympy_bridge import lambdify
 
-from adcompile.interpret import Plan
-from adcompile.ir import Graph, NodeId
-from adcompile.ops import OPS
-from adcompile.parse import Program, parse
-from adcompile.reverse import reverse
-from adcompile.symbolic import (
+from adcompile.ad.reverse import reverse
+from adcompile.front.from_sympy import (
     MAX_INLINE,
     from_sympy,
     latex,
     sympy_expr_type,
     to_sympy,
 )
+from adcompile.front.parse import Program, parse
+from adcompile.ir.graph import Graph, NodeId
+from adcompile.ir.ops import OPS
+from adcompile.run.interpret import Plan
 
 x, y, z = sympy.symbols("x y z", real=True)
 RNG_POINTS = np.random.default_rng(12345).uniform(-1.9, 1.9, size=(4, 3))

@@ -16,9 +16,9 @@ import pytest
 import sympy
 
 import adcompile as adc
-from adcompile import cli
-from adcompile.api import Evaluator, Formula
-from adcompile.ops import ALIASES, OPS
+from adcompile.api.evaluator import Evaluator, Formula
+from adcompile.ir.ops import ALIASES, OPS
+from adcompile.tools import cli
 
 BACKENDS = ("numba", "vm", "numpy")
 KINDS = ("value", "value_and_grad", "grad", "jvp", "vjp", "jacobian", "hessian", "hvp")
@@ -107,7 +107,7 @@ _STRING = re.compile(
 )
 #: Attributes the generator reads: functions of math, NumPy and Numba, and array fields.
 _ATTRIBUTES = frozenset(dir(math) + dir(np) + dir(numba) + ["Array", "shape", "size", "reshape"])
-_MODULES = {"math", "numpy", "numba", "adcompile._numba_rt", "numba.core", "numba.extending"}
+_MODULES = {"math", "numpy", "numba", "adcompile.run._numba_rt", "numba.core", "numba.extending"}
 
 
 def _allowed(name: str, user: set[str]) -> bool:

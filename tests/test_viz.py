@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import adcompile as adc
-from adcompile import viz
+from adcompile.codegen import dot as viz
 
 NEURON = "a = w0*x0\nb = w1*x1\nc = a + b\nd = c + w2\ne = -d\nf = exp(e)\ng = 1 + f\nh = 1/g"
 NEURON_POINT = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}

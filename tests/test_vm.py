@@ -1,4 +1,4 @@
-"""The block interpreter (adcompile.vm) against the NumPy interpreter, the acceptance corpus,
+"""The block interpreter (adcompile.run.vm.machine) against the NumPy interpreter, the acceptance corpus,
 the Numba printer's kernels and hand-computed references."""
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from hypothesis import strategies as st
 from strategies import INPUTS, formulas
 
 import adcompile as adc
-from adcompile import codegen, jit, vm
-from adcompile.interpret import Plan
-from adcompile.ir import NodeId
-from adcompile.ops import OPS
-from adcompile.parse import parse
-from adcompile.reverse import reverse
+from adcompile.ad.reverse import reverse
+from adcompile.codegen import python as codegen
+from adcompile.front.parse import parse
+from adcompile.ir.graph import NodeId
+from adcompile.ir.ops import OPS
+from adcompile.run import jit
+from adcompile.run.interpret import Plan
+from adcompile.run.vm import machine as vm
 
 
 def build(
@@ -431,7 +433,7 @@ def test_a_new_process_loads_the_vm_from_the_disk_cache(tmp_path: Path) -> None:
     }
     code = (
         "from adcompile import vm\n"
-        "from adcompile.parse import parse\n"
+        "from adcompile.front.parse import parse\n"
         "p = parse('x*y + sin(x)')\n"
         "print(vm.Machine(p.graph, p.input_ids, p.outputs).scalar(2.0, 3.0)[0])\n"
     )

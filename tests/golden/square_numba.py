@@ -8,7 +8,7 @@ import math
 import numba
 import numpy as np
 
-from adcompile._numba_rt import at, at2
+from adcompile.run._numba_rt import at, at2
 
 
 @numba.njit("(float64,)", cache=True, error_model="numpy")

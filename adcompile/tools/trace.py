@@ -15,13 +15,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from adcompile.api import Formula
-from adcompile.codegen import Namer, formula_text, literal
-from adcompile.interpret import Plan
-from adcompile.ir import NodeId
-from adcompile.ops import OPS
-from adcompile.results import bind
-from adcompile.reverse import reverse
+from adcompile.ad.reverse import reverse
+from adcompile.api.evaluator import Formula
+from adcompile.api.results import bind
+from adcompile.codegen.python import Namer, formula_text, literal
+from adcompile.ir.graph import NodeId
+from adcompile.ir.ops import OPS
+from adcompile.run.interpret import Plan
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: Any) -> Tra
         b     sin(a)     0.8415           1  db/da = 0.5403
         t0    x + b       2.841           1  dt0/dx = 1  dt0/db = 1
     """
-    from adcompile.api import compile
+    from adcompile.api.evaluator import compile
 
     formula = compile(f) if isinstance(f, str) else f
     program = formula._program

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from adcompile.ad.products import Grads, Layout, Matrix
 from adcompile.errors import did_you_mean
-from adcompile.products import Grads, Layout, Matrix
 
 
 class Grad(tuple):  # type: ignore[type-arg]

@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from adcompile.ops import OPS
-from adcompile.simplify import RULES, STABLE
+from adcompile.ir.ops import OPS
+from adcompile.ir.rewrites import RULES, STABLE
 
 NodeId = int
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 if TYPE_CHECKING:
-    from adcompile.ir import Expr
+    from adcompile.ir.graph import Expr
 
 Partial = Callable[..., "Expr | float"] | None
 Arr = Any  # a float or a NumPy array

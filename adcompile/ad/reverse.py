@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from adcompile.ir import Expr, Graph, NodeId
-from adcompile.ops import OPS
+from adcompile.ir.graph import Expr, Graph, NodeId
+from adcompile.ir.ops import OPS
 
 
 def active_nodes(graph: Graph, wrt: Sequence[NodeId], upto: NodeId) -> list[bool]:

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from adcompile import jit
-from adcompile.interpret import Plan
-from adcompile.vm import Machine
+from adcompile.run import jit
+from adcompile.run.interpret import Plan
+from adcompile.run.vm.machine import Machine
 
 Shape = tuple[int, ...]
 

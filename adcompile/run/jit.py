@@ -1,7 +1,7 @@
 """Generated source to callables: a content-addressed module file, checked, imported, cached.
 
 The source is written to `<cache root>/adc_<sha256 prefix>.py` (the root is described in
-`adcompile.cache`: `ADCOMPILE_CACHE_DIR`, else `$XDG_CACHE_HOME/adcompile`, else
+`adcompile.run.cache`: `ADCOMPILE_CACHE_DIR`, else `$XDG_CACHE_HOME/adcompile`, else
 `~/.cache/adcompile`; private to this user), registered in `sys.modules` and executed as a
 real module, so Numba's `cache=True` works across processes and tracebacks point at real
 lines. The text executed is only what `codegen` printed: names and numbers produced by the
@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
-from adcompile import cache
+from adcompile.run import cache
 
 _lock = threading.RLock()
 _loaded: dict[str, ModuleType] = {}

@@ -8,7 +8,7 @@
     adcompile "log(x*y)" -o model.py [--numba]
     adcompile --version
 
-A thin layer over `adcompile.api`. Every bad input (formula, argument, missing file) prints one
+A thin layer over `adcompile.api.evaluator`. Every bad input (formula, argument, missing file) prints one
 `adcompile: error: ...` line (a formula error adds its line and caret) and exits with status 2,
 never a traceback; a reader that closes the pipe early (`| head -1`) ends it quietly.
 """
@@ -23,12 +23,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from adcompile import __version__
-from adcompile.api import Evaluator
-from adcompile.api import compile as compile_formula
+from adcompile._version import __version__
+from adcompile.api.evaluator import Evaluator
+from adcompile.api.evaluator import compile as compile_formula
 from adcompile.errors import FormulaError, ParseError
-from adcompile.parse import parse
-from adcompile.trace import trace
+from adcompile.front.parse import parse
+from adcompile.tools.trace import trace
 
 SHOW = ("python", "numba", "ir", "latex", "sympy")
 

@@ -19,14 +19,8 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
-from adcompile import codegen, symbolic, viz
-from adcompile.backends import NumbaRunner, PlanRunner, VMRunner
-from adcompile.errors import did_you_mean
-from adcompile.interpret import Plan
-from adcompile.ir import pformat
-from adcompile.parse import Program, check_input_name, parse
-from adcompile.products import SINGLE_OUTPUT, Grads, Kind, Matrix, derive
-from adcompile.results import (
+from adcompile.ad.products import SINGLE_OUTPUT, Grads, Kind, Matrix, derive
+from adcompile.api.results import (
     as_array,
     bind,
     check_out,
@@ -36,7 +30,15 @@ from adcompile.results import (
     pack,
     sequence,
 )
-from adcompile.vm import Machine
+from adcompile.codegen import dot as viz
+from adcompile.codegen import python as codegen
+from adcompile.errors import did_you_mean
+from adcompile.front import from_sympy as symbolic
+from adcompile.front.parse import Program, check_input_name, parse
+from adcompile.ir.graph import pformat
+from adcompile.run.backends import NumbaRunner, PlanRunner, VMRunner
+from adcompile.run.interpret import Plan
+from adcompile.run.vm.machine import Machine
 
 Backend = Literal["auto", "numba", "vm", "numpy"]
 Reduce = Literal["sum", "mean"] | None

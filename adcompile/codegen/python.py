@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from adcompile.ir import Graph, NodeId
-from adcompile.ops import OPS
+from adcompile.ir.graph import Graph, NodeId
+from adcompile.ir.ops import OPS
 
 # fmt: off
 PYTHON: Final[dict[str, str]] = {
@@ -346,7 +346,7 @@ def header_comment(source: str, what: str, max_lines: int = 12, width: int = 90)
 
     User text appears only inside comment lines, and only printable text (else its repr).
     """
-    from adcompile import __version__
+    from adcompile._version import __version__
 
     shown = []
     lines = source.splitlines()
@@ -385,7 +385,7 @@ def numba_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
     opts = 'cache=True, error_model="numpy"'
     signature = "(" + ", ".join("float64" for _ in kernel.params) + ",)"
     lines = [*header, "import math", "", "import numba", "import numpy as np", ""]
-    lines += ["from adcompile._numba_rt import at, at2", "", ""]
+    lines += ["from adcompile.run._numba_rt import at, at2", "", ""]
     lines += _function(kernel, fname, [f'@numba.njit("{signature}", {opts})'])
     if kernel.params:
         for dims, reduce in ((1, False), (2, False), (1, True), (2, True)):
@@ -459,7 +459,7 @@ def module_source(
     return "\n".join(lines) + "\n"
 
 
-_RT_IMPORT: Final = "from adcompile._numba_rt import at, at2"
+_RT_IMPORT: Final = "from adcompile.run._numba_rt import at, at2"
 _RT_INLINE: Final = """from numba.core import types
 from numba.extending import overload
 

@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from adcompile.codegen import SEED_MARK, Namer, formula_text, literal
-from adcompile.interpret import Plan
-from adcompile.ir import Graph, NodeId
-from adcompile.reverse import reverse
+from adcompile.ad.reverse import reverse
+from adcompile.codegen.python import SEED_MARK, Namer, formula_text, literal
+from adcompile.ir.graph import Graph, NodeId
+from adcompile.run.interpret import Plan
 
 #: Graph-wide settings and the defaults every node and edge starts from.
 HEADER: Final = (

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from adcompile.ir import Expr, Graph, NodeId
-from adcompile.ops import OPS
-from adcompile.reverse import may_be_zero
+from adcompile.ad.reverse import may_be_zero
+from adcompile.ir.graph import Expr, Graph, NodeId
+from adcompile.ir.ops import OPS
 
 
 def _term(partial: Expr | float, tangent: Expr, selects: bool, zeroable: bool) -> Expr:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from adcompile.ir import Graph
+    from adcompile.ir.graph import Graph
 
 Rule = Callable[["Graph", tuple[int, ...]], "int | None"]
 

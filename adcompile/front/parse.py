@@ -30,8 +30,8 @@ from adcompile.errors import (
     UnknownFunctionError,
     did_you_mean,
 )
-from adcompile.ir import FoldError, Graph, NodeId
-from adcompile.ops import CONSTANTS, OPS, function_names, resolve_function
+from adcompile.ir.graph import FoldError, Graph, NodeId
+from adcompile.ir.ops import CONSTANTS, OPS, function_names, resolve_function
 
 GRAMMAR_FILE = "adcompile.lark"
 _lock = threading.Lock()
@@ -42,7 +42,7 @@ def grammar_path() -> Path:
     packaged = resources.files("adcompile") / "grammar" / GRAMMAR_FILE
     if packaged.is_file():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "grammar" / GRAMMAR_FILE
+    return Path(__file__).resolve().parents[2] / "grammar" / GRAMMAR_FILE
 
 
 @cache

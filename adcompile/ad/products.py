@@ -26,11 +26,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
-from adcompile.codegen import SEED_MARK
-from adcompile.forward import forward
-from adcompile.ir import Graph, NodeId
-from adcompile.parse import Program
-from adcompile.reverse import reverse
+from adcompile.ad.forward import forward
+from adcompile.ad.reverse import reverse
+from adcompile.codegen.python import SEED_MARK
+from adcompile.front.parse import Program
+from adcompile.ir.graph import Graph, NodeId
 
 Kind = Literal["value", "value_and_grad", "grad", "jvp", "vjp", "jacobian", "hessian", "hvp"]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from adcompile.ir import Graph, NodeId
-from adcompile.ops import OPS
+from adcompile.ir.graph import Graph, NodeId
+from adcompile.ir.ops import OPS
 
 
 class Plan:

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from adcompile.api import Formula, compile
-from adcompile.results import bind
+from adcompile.api.evaluator import Formula, compile
+from adcompile.api.results import bind
 
 #: Default tolerances: the AD modes agree to rounding; differences and SymPy less so.
 RTOL = {"forward": 1e-10, "central": 1e-6, "sympy": 1e-10}

@@ -30,8 +30,8 @@ from functools import cache
 from typing import Any, Final
 
 from adcompile.errors import FormulaError
-from adcompile.ir import Graph, NodeId
-from adcompile.ops import CONSTANTS, OPS
+from adcompile.ir.graph import Graph, NodeId
+from adcompile.ir.ops import CONSTANTS, OPS
 
 #: In `to_sympy(cse=True)`, an expression nested deeper than this (in SymPy levels, estimated
 #: from the op templates) becomes a replacement: SymPy's printers recurse over the tree.
@@ -333,7 +333,7 @@ def check_name(name: str) -> str:
     """`name` if it can stand for an input of the formula language; else a `FormulaError`
     (a ValueError) naming it: `parse.check_input_name`, the one door for names, and not a
     constant of the language (the symbol would read as the constant)."""
-    from adcompile.parse import check_input_name
+    from adcompile.front.parse import check_input_name
 
     if name in CONSTANTS:
         raise FormulaError(
