@@ -78,11 +78,13 @@ def test_source_is_readable_python(neuron):
     src = adc.compile(NEURON_PROGRAM).value_and_grad().source
     assert "def value_and_grad(w0, x0, w1, x1, w2):" in src
     assert "# forward" in src and "# reverse" in src
-    # the user's names survive (1/(1 + exp(-d)) is rewritten to sigmoid(d), printed inline)
-    assert "h = 1.0 / (1.0 + math.exp(-d))" in src
+    # the user's names survive (1/(1 + exp(-d)) is rewritten to sigmoid(d), printed inline
+    # in its stable form, whose exp(-|d|) the slope shares)
+    sigmoid = "(1.0 / (1.0 + math.exp(-abs(d)))) * (1.0 if d >= 0.0 else math.exp(-abs(d)))"
+    assert f"h = {sigmoid}" in src
     assert "# stable rewrite: 1 / (1 + exp(-u)) -> sigmoid(u)" in src
     # adjoint blocks name the statement they differentiate
-    assert "# from h = 1.0 / (1.0 + math.exp(-d))" in src
+    assert f"# from h = {sigmoid}" in src
     assert "b_w2 = " in src
     namespace: dict[str, object] = {}
     exec(compile(src, "<generated>", "exec"), namespace)  # compiler output only, no user text

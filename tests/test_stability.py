@@ -435,3 +435,130 @@ def test_atan2_slopes_are_accurate_from_tiny_to_huge(backend: str) -> None:
     with np.errstate(all="ignore"):
         naive = x / (x * x + y * y)
     assert np.count_nonzero(~np.isfinite(naive) | (naive == 0.0)) > 100
+
+
+# --- issue 1b: second derivatives stay exact through the stable forms -------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("text", "curvature"),
+    [
+        ("softplus(x)", 0.25),
+        ("log(1 + exp(x))", 0.25),
+        ("log(sigmoid(x))", -0.25),
+        ("log(1 - sigmoid(x))", -0.25),
+        ("sigmoid(x)", 0.0),
+        ("logaddexp(x, 0)", 0.25),
+        ("logaddexp2(x, 0)", 0.25 * math.log(2.0)),
+    ],
+)
+def test_the_curvature_at_the_kink_of_a_stable_form(
+    text: str, curvature: float, backend: str
+) -> None:
+    """0.1.0 gave 0 for all of these: softplus' was built from abs(x), whose convention
+    abs'(0) = 0 dropped the curvature of a smooth function where every network starts."""
+    f = adc.compile(text, backend=backend)  # type: ignore[arg-type]
+    assert f.hessian()(0.0)[0, 0] == pytest.approx(curvature, rel=1e-15, abs=0.0)
+    assert f.hvp()(0.0, tangents=1.0)[0] == pytest.approx(curvature, rel=1e-15, abs=0.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_logaddexp_written_out_has_its_curvature_at_the_tie(backend: str) -> None:
+    f = adc.compile("y + softplus(x - y)", inputs=["x", "y"], backend=backend)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(f.hessian()(1.5, 1.5), [[0.25, -0.25], [-0.25, 0.25]])
+
+
+def _exact(expr: Any, x: Any, at: float, order: int) -> Any:
+    import sympy
+
+    with mp.workdps(400):
+        return sympy.lambdify([x], sympy.diff(expr, x, order), modules="mpmath")(mp.mpf(at))
+
+
+def _ulps(got: float, want: Any) -> float:
+    with mp.workdps(60):
+        return float(abs(mp.mpf(got) - want) / math.ulp(float(want)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mish_curvature_in_the_tail(backend: str) -> None:
+    """x*tanh(softplus(x)): 0 at 20, 40 and 89 while tanh' was 1 - tanh^2 (fixed by sech2);
+    exact to a few ulps now, with softplus'' = sigmoid_slope."""
+    import sympy
+
+    x = sympy.Symbol("x", real=True)
+    mish = x * sympy.tanh(sympy.log(1 + sympy.exp(x)))
+    f = adc.compile("x*tanh(softplus(x))", backend=backend)  # type: ignore[arg-type]
+    for at in (20.0, 40.0, 89.0, -20.0, -40.0):
+        assert _ulps(float(f.hessian()(at)[0, 0]), _exact(mish, x, at, 2)) <= 2 * ULPS
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_erf_slopes_where_x_squared_rounds(backend: str) -> None:
+    """erf' = 2/sqrt(pi) exp(-x^2): exp(-(x*x)) carries the rounding of x*x times x^2
+    (94 ulp at x = 20.3, hundreds near 26); expmx2 squares exactly."""
+    import sympy
+
+    x = sympy.Symbol("x", real=True)
+    points = (5.3, 20.3, 26.3, -20.3, 13.7)
+    for text, expr in (("erf(x)", sympy.erf(x)), ("erfc(x)", sympy.erfc(x))):
+        f = adc.compile(text, backend=backend)  # type: ignore[arg-type]
+        for at in points:
+            _, (slope,) = f.value_and_grad()(at)
+            assert _ulps(float(slope), _exact(expr, x, at, 1)) <= ULPS, (text, at)
+            curvature = float(f.hessian()(at)[0, 0])
+            assert _ulps(curvature, _exact(expr, x, at, 2)) <= 2 * ULPS, (text, at)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hypot_and_asin_curvature_keep_their_digits(backend: str) -> None:
+    """hypot'' = y^2/r^3 was 1/r - x^2/r^3 (2e6 ulp at (700, 0.5)); asin'' = x/(1-x^2)^1.5
+    came from (1 - x) - (1 + x) (64 ulp at 3e-4)."""
+    import sympy
+
+    x = sympy.Symbol("x", real=True)
+    f = adc.compile("hypot(x, 0.5)", backend=backend)  # type: ignore[arg-type]
+    for at in (700.0, -89.0, 20.0):
+        want = _exact(sympy.sqrt(x**2 + sympy.Rational(1, 4)), x, at, 2)
+        assert _ulps(float(f.hessian()(at)[0, 0]), want) <= 2 * ULPS
+    g = adc.compile("asin(x)", backend=backend)  # type: ignore[arg-type]
+    for at in (3.2e-4, -1e-9, 0.5):
+        assert _ulps(float(g.hessian()(at)[0, 0]), _exact(sympy.asin(x), x, at, 2)) <= 2 * ULPS
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_logaddexp_is_numpys(backend: str) -> None:
+    """Values as np.logaddexp/np.logaddexp2 (ties and infinities included); partials are
+    sigmoid(a - b), sigmoid(b - a) (logaddexp2: 2^a / (2^a + 2^b))."""
+    a = np.array([0.0, 1.0, -800.0, 800.0, 3.0, math.inf, -math.inf, math.inf, math.nan, 2.0])
+    b = np.array([0.0, -2.5, -800.0, 1.0, 3.0, math.inf, -math.inf, -math.inf, 1.0, math.nan])
+    for name, ref in (("logaddexp", np.logaddexp), ("logaddexp2", np.logaddexp2)):
+        f = adc.compile(f"{name}(a, b)", backend=backend)  # type: ignore[arg-type]
+        value, (da, db) = f.value_and_grad()(a, b)
+        with np.errstate(invalid="ignore"):  # NumPy warns at its own NaN
+            expected = ref(a, b)
+        np.testing.assert_allclose(value, expected, rtol=4e-16, atol=0.0)
+        finite = np.isfinite(a) & np.isfinite(b)
+        base = math.e if name == "logaddexp" else 2.0  # 2^d exactly, not exp(d ln 2)
+        d = a[finite] - b[finite]
+        np.testing.assert_allclose(da[finite], 1.0 / (1.0 + base**-d), rtol=4e-16)
+        np.testing.assert_allclose(db[finite], 1.0 / (1.0 + base**d), rtol=4e-16)
+
+
+@pytest.mark.parametrize("text", ["1/(1+exp(-(w0*x0+w1*x1+w2)))", "softplus(x)", "log(sigmoid(x))"])
+def test_value_and_slope_share_one_exp_in_the_kernel(text: str) -> None:
+    """sigmoid, sigmoid_slope and softplus all compute exp(-|x|) of the same argument, first
+    and unconditionally, so LLVM computes it once: the value and gradient cost one exp."""
+    import re
+
+    from adcompile import codegen, jit
+    from adcompile.ad.products import derive
+    from adcompile.front.parse import parse
+
+    program = parse(text)
+    derived = derive(program, "value_and_grad", program.inputs, False)
+    kernel = codegen.build_kernel(derived.graph, derived.params, derived.outputs)
+    module = jit.load(codegen.numba_source(kernel, "kernel", ["# one exp"]))
+    (llvm,) = module.kernel.inspect_llvm().values()
+    assert len(re.findall(r"call [^\n]*@(?:llvm\.exp\.f64|exp)\(", llvm)) == 1

@@ -22,6 +22,7 @@ from hypothesis import given, note, settings
 from strategies import INPUTS, formulas
 from sympy_bridge import lambdify
 
+import adcompile as adc
 from adcompile.ad.reverse import reverse
 from adcompile.front.from_sympy import (
     MAX_INLINE,
@@ -450,3 +451,81 @@ def test_no_recursion_limit_on_deep_graphs() -> None:
     assert isinstance(expr, sympy.Add)
     reps, _ = to_sympy(graph, [node], cse=True)
     assert len(reps) > 3000 // 16
+
+
+# --- SymPy's code-generation functions (issue 1b) -------------------------------------------
+
+
+def _codegen_cases() -> list[tuple[str, Any, Any, tuple[float, float]]]:
+    """(name, codegen expression, the plain SymPy expression it equals, a point)."""
+    from sympy.codegen import cfunctions as c
+    from sympy.codegen import numpy_nodes as n
+    from sympy.codegen import scipy_nodes as s
+
+    x, y = X, Y
+    return [
+        ("expm1", c.expm1(x), sympy.exp(x) - 1, (0.3, 1.7)),
+        ("log1p", c.log1p(x), sympy.log(1 + x), (0.3, 1.7)),
+        ("exp2", c.exp2(x), 2**x, (0.3, 1.7)),
+        ("log2", c.log2(x), sympy.log(x) / sympy.log(2), (0.3, 1.7)),
+        ("log10", c.log10(x), sympy.log(x) / sympy.log(10), (0.3, 1.7)),
+        ("hypot", c.hypot(x, y), sympy.sqrt(x**2 + y**2), (0.3, 1.7)),
+        ("Sqrt", c.Sqrt(x), sympy.sqrt(x), (0.3, 1.7)),
+        ("Cbrt", c.Cbrt(x), x ** sympy.Rational(1, 3), (0.3, 1.7)),
+        ("fma", c.fma(x, y, x), x * y + x, (0.3, 1.7)),
+        ("logaddexp", n.logaddexp(x, y), sympy.log(sympy.exp(x) + sympy.exp(y)), (0.3, 1.7)),
+        ("logaddexp2", n.logaddexp2(x, y), sympy.log(2**x + 2**y) / sympy.log(2), (0.3, 1.7)),
+        ("minimum", n.minimum(x, y), sympy.Min(x, y), (0.3, 1.7)),
+        ("maximum", n.maximum(x, y), sympy.Max(x, y), (0.3, 1.7)),
+        ("powm1", s.powm1(x, y), x**y - 1, (0.3, 1.7)),
+        ("cosm1", s.cosm1(x), sympy.cos(x) - 1, (0.3, 1.7)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "expr", "plain", "point"), _codegen_cases(), ids=[c[0] for c in _codegen_cases()]
+)
+def test_sympy_codegen_functions_compile(name: str, expr: Any, plain: Any, point: Any) -> None:
+    f = adc.compile(expr, inputs=["x", "y"])
+    value, grad = f.value_and_grad()(*point)
+    at = {X: sympy.Float(point[0], 40), Y: sympy.Float(point[1], 40)}
+    assert value == pytest.approx(float(plain.evalf(40, subs=at)), rel=1e-15)
+    for g, s in zip(grad, (X, Y)):
+        want = float(sympy.diff(plain, s).evalf(40, subs=at))
+        assert g == pytest.approx(want, rel=1e-14, abs=1e-300), (name, s)
+
+
+@pytest.mark.parametrize(
+    ("expr", "point", "exact"),
+    [
+        ("cosm1", (1e-9,), lambda x: mpmath.cos(x) - 1),
+        ("powm1", (1 + 2**-40, 3.0), lambda x, y: mpmath.power(x, y) - 1),
+        ("expm1", (1e-12,), mpmath.expm1),
+        ("log1p", (-1e-13,), mpmath.log1p),
+        ("logaddexp", (-800.0, -801.0), lambda x, y: mpmath.log(mpmath.exp(x) + mpmath.exp(y))),
+    ],
+)
+def test_sympy_codegen_functions_keep_their_digits(expr: str, point: Any, exact: Any) -> None:
+    """Where the plain form cancels or overflows, the compiled form keeps the digits."""
+    from sympy.codegen import cfunctions as c
+    from sympy.codegen import numpy_nodes as n
+    from sympy.codegen import scipy_nodes as s
+
+    build = {"cosm1": s.cosm1, "powm1": s.powm1, "expm1": c.expm1, "log1p": c.log1p,
+             "logaddexp": n.logaddexp}[expr]  # fmt: skip
+    names = ["x", "y"][: len(point)]
+    f = adc.compile(build(*(sympy.Symbol(v) for v in names)), inputs=names)
+    with mpmath.workdps(50):
+        want = float(exact(*(mpmath.mpf(p) for p in point)))
+    assert f(*point) == pytest.approx(want, rel=4e-16)
+
+
+def test_sympy_optimize_with_c99_optims_compiles_end_to_end() -> None:
+    from sympy.codegen.rewriting import optimize, optims_c99
+
+    expr = sympy.log(1 + sympy.exp(X)) + sympy.exp(Y) - 1 + sympy.log(X) / sympy.log(2)
+    optimized = optimize(expr, optims_c99)
+    assert optimized != expr  # SymPy did rewrite it into its codegen functions
+    f, g = adc.compile(optimized, inputs=["x", "y"]), adc.compile(expr, inputs=["x", "y"])
+    (fv, fg), (gv, gg) = f.value_and_grad()(0.5, 1e-9), g.value_and_grad()(0.5, 1e-9)
+    assert fv == pytest.approx(gv, rel=1e-12) and list(fg) == pytest.approx(list(gg), rel=1e-12)

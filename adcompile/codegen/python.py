@@ -24,6 +24,9 @@ from typing import Final
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.ops import OPS
 
+#: Veltkamp's split of x: its high 26 bits (x - high is exact, and so is high * high).
+_AH: Final = "(134217729.0 * {0} - (134217729.0 * {0} - {0}))"
+
 # fmt: off
 PYTHON: Final[dict[str, str]] = {
     "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
@@ -46,8 +49,30 @@ PYTHON: Final[dict[str, str]] = {
     "log1p": "math.log1p({0})", "log2": "math.log2({0})", "log10": "math.log10({0})",
     "sqrt": "math.sqrt({0})", "cbrt": "np.cbrt({0})",
     "erf": "math.erf({0})", "erfc": "math.erfc({0})", "hypot": "math.hypot({0}, {1})",
-    "sigmoid": "1.0 / (1.0 + math.exp(-{0}))",
+    # exp(-x^2) from x^2 = hi + lo exactly (ops._expmx2: Veltkamp's split of x, a*b - hi
+    # exact); past |x| = 28 it is 0 (and the split could overflow)
+    "expmx2": "math.exp(-({0} * {0})) * (1.0 - ((" + _AH + " * " + _AH + " - {0} * {0}) + ({0}"
+              " - " + _AH + ") * (" + _AH + " + {0}))) if abs({0}) < 28.0 else "
+              "math.exp(-({0} * {0}))",
+    "one_minus_sq": "(1.0 - {0}) * (1.0 + {0})",
+    # x/hypot(x, y), 0 at the origin; the hypot is the one hypot's own template computes
+    "hypot_ratio": "0.0 if math.hypot({0}, {1}) == 0.0 else {0} / math.hypot({0}, {1})",
+    # sigmoid, its slope and softplus all from t = exp(-|x|), computed unconditionally first
+    # so that LLVM computes it once for the value and every derivative (the branch's exp is
+    # the same call, dominated by the first); sigmoid = 1/(1 + t), times t where x < 0
+    "sigmoid": "(1.0 / (1.0 + math.exp(-abs({0})))) * (1.0 if {0} >= 0.0 else "
+               "math.exp(-abs({0})))",
+    "sigmoid_slope": "math.exp(-abs({0})) / (1.0 + math.exp(-abs({0}))) ** 2",
+    # the base-2 family (logaddexp2' and its derivatives) from t = 2^-|x|, the same way
+    "sigmoid2": "(1.0 / (1.0 + 2.0 ** -abs({0}))) * (1.0 if {0} >= 0.0 else 2.0 ** -abs({0}))",
+    "sigmoid2_slope": "2.0 ** -abs({0}) / (1.0 + 2.0 ** -abs({0})) ** 2",
     "softplus": "math.log1p(math.exp(-abs({0}))) + np.maximum({0}, 0.0)",
+    # NumPy's npy_logaddexp / npy_logaddexp2: a tie (equal infinities too) is a + log(2)
+    # (a + 1); else max + log1p(exp(-|a - b|)); NaN propagates through np.maximum
+    "logaddexp": "{0} + 0.6931471805599453 if {0} == {1} else np.maximum({0}, {1}) + "
+                 "math.log1p(math.exp(-abs({0} - {1})))",
+    "logaddexp2": "{0} + 1.0 if {0} == {1} else np.maximum({0}, {1}) + "
+                  "math.log1p(2.0 ** -abs({0} - {1})) * 1.4426950408889634",
     # NumPy's minimum/maximum propagate NaN (the builtins would not)
     "abs": "abs({0})", "relu": "np.maximum({0}, 0.0)",
     "min": "np.minimum({0}, {1})", "max": "np.maximum({0}, {1})",
@@ -64,6 +89,10 @@ _NUMPY_NAMES: Final[dict[str, str]] = {
     "atan2": "np.arctan2({0}, {1})", "asinh": "np.arcsinh({0})", "acosh": "np.arccosh({0})",
     "atanh": "np.arctanh({0})", "erf": "_erf({0})", "erfc": "_erfc({0})",
     "abs": "np.abs({0})", "pow": "np.power({0}, {1})",
+    "sigmoid": "(1.0 / (1.0 + np.exp(-np.abs({0})))) * np.where({0} >= 0.0, 1.0, "
+               "np.exp(-np.abs({0})))",
+    "sigmoid2": "(1.0 / (1.0 + 2.0 ** -np.abs({0}))) * np.where({0} >= 0.0, 1.0, "
+                "2.0 ** -np.abs({0}))",
 }  # fmt: skip
 _CONDITIONAL: Final = re.compile(r"^(.*) if (.*) else (.*)$")
 
@@ -72,12 +101,20 @@ def _numpy_template(text: str) -> str:
     """A scalar template as a NumPy one (see `NUMPY`)."""
     match = _CONDITIONAL.match(text)
     if match is None:
-        return text.replace("math.", "np.").replace("abs(", "np.abs(")
-    taken, cond, other = match.groups()
+        return _numpy_calls(text)
+    taken, cond, other = (_numpy_calls(part) for part in match.groups())
     for word, op in ((" and ", " & "), (" or ", " | ")):
         if word in cond:
             cond = op.join(f"({part})" for part in cond.split(word))
     return f"np.where({cond}, {taken}, {other})"
+
+
+def _numpy_calls(text: str) -> str:
+    """`math.f(` -> `np.f(` and the builtin `abs(` -> `np.abs(` (not inside `np.abs(`)."""
+    return _BUILTIN_ABS.sub("np.abs(", text.replace("math.", "np."))
+
+
+_BUILTIN_ABS: Final = re.compile(r"(?<![\w.])abs\(")
 
 
 NUMPY: Final[dict[str, str]] = {

@@ -323,8 +323,37 @@ def _function_table() -> dict[type, str]:
     return table
 
 
+#: A lowering: the SymPy function's arguments to an equal expression the converter reads.
+Lowering = Callable[..., Any]
+
+
+@cache
+def _codegen_table() -> dict[type, str | Lowering]:
+    """SymPy's code-generation functions (`sympy.codegen.cfunctions`, `numpy_nodes`,
+    `scipy_nodes`: what `sympy.codegen.rewriting.optimize(expr, optims_c99)` makes of an
+    expression to keep its digits): each is an op of the language, or is lowered to an
+    equally stable expression (`powm1(x, y)` -> `expm1(y*log(x))`, `cosm1(x)` ->
+    `-2*sin(x/2)^2`, which do not cancel where the plain forms do)."""
+    import sympy
+    from sympy.codegen import cfunctions as c
+    from sympy.codegen import numpy_nodes as n
+    from sympy.codegen import scipy_nodes as s
+
+    table: dict[type, str | Lowering] = {
+        c.expm1: "expm1", c.log1p: "log1p", c.log2: "log2", c.log10: "log10",
+        c.hypot: "hypot", c.Sqrt: "sqrt", c.Cbrt: "cbrt",
+        n.logaddexp: "logaddexp", n.logaddexp2: "logaddexp2",
+        n.minimum: "min", n.maximum: "max",
+        c.exp2: lambda x: sympy.Integer(2) ** x,
+        c.fma: lambda x, y, z: sympy.Add(sympy.Mul(x, y), z),
+        s.powm1: lambda x, y: c.expm1(y * sympy.log(x)),
+        s.cosm1: lambda x: -2 * sympy.sin(x / 2) ** 2,
+    }  # fmt: skip
+    return {cls: op for cls, op in table.items() if not isinstance(op, str) or op in OPS}
+
+
 def _supported() -> str:
-    names = [cls.__name__ for cls in _function_table()]
+    names = [cls.__name__ for cls in (*_function_table(), *_codegen_table())]
     names += ["sqrt", "cbrt", "Piecewise", "relationals", "And", "Or", "Not"]
     return "+, -, *, /, ^, numbers, pi, E, " + ", ".join(sorted(names, key=str.lower))
 
@@ -390,6 +419,7 @@ class _Printer:
     def __init__(self, sp: Any, taken: set[str]) -> None:
         self.sp = sp
         self.functions = _function_table()
+        self.codegen = _codegen_table()
         self.nodes: list[_Node] = []
         self.symbols: set[str] = set()
         self.taken = taken
@@ -437,7 +467,10 @@ class _Printer:
         for kind, cls in (("and", sp.And), ("or", sp.Or), ("not", sp.Not)):
             if isinstance(e, cls):
                 return kind, None, e.args
-        op = self.functions.get(type(e))
+        lowered = self.codegen.get(type(e))
+        if callable(lowered):
+            return self.classify(lowered(*e.args))
+        op = self.functions.get(type(e)) or lowered
         if op is not None:
             arity = OPS[op].arity
             if len(e.args) == arity or (arity == 2 and OPS[op].commutative and e.args):

@@ -141,42 +141,53 @@ def abs(x: Expr) -> Expr:
     return _ap("abs", x)
 
 
-def _sigmoid_slope(x: Expr, o: Expr) -> Expr:
-    """sigmoid'(x) = o * sigmoid(-x), accurate and never NaN for every x.
-
-    For x > 0 it is exp(-x) * o * o (o * (1 - o) loses digits as 1 - o cancels, all of them
-    from x = 37 on); for x <= 0 it is o * (1 - o) (exp(-x) may overflow there, and 1 - o is
-    accurate).
-    exp(-x) is the one the value template computes, so the compiled kernel shares it.
-    """
-    return where(gt(x, 0.0), exp(-x) * o * o, o * (1.0 - o))
-
-
-def sigmoid(x: Expr) -> Expr:
+def sigmoid(x: Expr | float) -> Expr:
     return _ap("sigmoid", x)
 
 
-def _over_hypot_squared(a: Expr, y: Expr, x: Expr) -> Expr:
-    """a / (x^2 + y^2), the shape of both partials of atan2(y, x), as (a / h) / h with
-    h = hypot(x, y): x*x + y*y overflows from |x| ~ 1e154 and underflows below ~1e-154 (the
-    partials are then 0, inf or NaN where they are ordinary numbers), while hypot does
-    neither, a / h is in [-1, 1], and each step rounds once (within 3 ulp in all, mpmath).
+def sigmoid_slope(x: Expr) -> Expr:
+    return _ap("sigmoid_slope", x)
+
+
+def sigmoid2(x: Expr | float) -> Expr:
+    return _ap("sigmoid2", x)
+
+
+def sigmoid2_slope(x: Expr) -> Expr:
+    return _ap("sigmoid2_slope", x)
+
+
+def expmx2(x: Expr) -> Expr:
+    return _ap("expmx2", x)
+
+
+def one_minus_sq(x: Expr) -> Expr:
+    return _ap("one_minus_sq", x)
+
+
+def hypot_ratio(x: Expr | float, y: Expr | float) -> Expr:
+    return _ap("hypot_ratio", x, y)
+
+
+def _atan2_partial(y: Expr, x: Expr, wrt_y: bool) -> Expr:
+    """x / (x^2 + y^2) (d/dy) or -y / (x^2 + y^2) (d/dx), the partials of atan2(y, x), as
+    hypot_ratio(x, y) / h and -hypot_ratio(y, x) / h:
+    x*x + y*y overflows from |x| ~ 1e154 and underflows below ~1e-154, while h = hypot(x, y)
+    does neither and the ratio a / h is in [-1, 1] (within 3 ulp in all, mpmath). Built from
+    hypot_ratio, whose own partials are products (s^2/h, -cs/h), the second derivatives are
+    sums of terms of one sign except where the truth (y^2 - x^2)/h^4 itself changes sign.
     At the origin, where atan2 jumps, the partial is 0 like hypot's (a NaN argument stays
     NaN: `eq`, not `gt`, picks the convention).
     """
     h = hypot(y, x)
-    return where(eq(h, 0.0), 0.0, (a / h) / h)
+    ratio = hypot_ratio(x, y) if wrt_y else -hypot_ratio(y, x)
+    return where(eq(h, 0.0), 0.0, ratio / h)
 
 
-def _softplus_slope(x: Expr, o: Expr) -> Expr:
-    """softplus'(x) = sigmoid(x) from t = exp(-|x|), the exponential the value computes.
-
-    sigmoid(|x|) = 1 / (1 + t) for x > 0 and t * sigmoid(|x|) otherwise: accurate, never
-    NaN, and the compiled kernel computes t once for the value and the slope.
-    """
-    a = abs(x)
-    r = sigmoid(a)
-    return where(gt(x, 0.0), r, exp(-a) * r)
+def _at_origin_zero(h: Expr, rule: Expr) -> Expr:
+    """`rule`, but 0 where h = hypot(x, y) is 0: the second derivatives of hypot at the
+    origin follow hypot'(0, 0) = 0 (like abs''(0) = 0), where s^2/h would be 0/0."""
+    return where(eq(h, 0.0), 0.0, rule)
 
 
 def where(c: Expr, a: Expr | float, b: Expr | float) -> Expr:
@@ -211,7 +222,67 @@ _erfc = np.vectorize(math.erfc, otypes=[np.float64])
 
 
 def _sigmoid(x: Arr) -> Arr:
-    return 1.0 / (1.0 + np.exp(-_f(x)))
+    # the template's arithmetic (codegen.PYTHON): 1/(1 + t), times t where x < 0
+    x = _f(x)
+    t = np.exp(-np.abs(x))
+    return (1.0 / (1.0 + t)) * np.where(x >= 0.0, 1.0, t)
+
+
+def _sigmoid_slope(x: Arr) -> Arr:
+    t = np.exp(-np.abs(_f(x)))
+    return t / (1.0 + t) ** 2
+
+
+def _sigmoid2(x: Arr) -> Arr:
+    # sigmoid2(x) = 1/(1 + 2^-x) as the template computes it, from t = 2^-|x|
+    x = _f(x)
+    t = 2.0 ** -np.abs(x)
+    return (1.0 / (1.0 + t)) * np.where(x >= 0.0, 1.0, t)
+
+
+def _sigmoid2_slope(x: Arr) -> Arr:
+    t = 2.0 ** -np.abs(_f(x))
+    return t / (1.0 + t) ** 2
+
+
+def _expmx2(x: Arr) -> Arr:
+    # exp(-x^2) from x^2 = hi + lo, hi = fl(x*x): with Veltkamp's split x = xh + xl (xh the
+    # high 26 bits), xh*xh - hi is exact and lo = (xh*xh - hi) + xl*(xh + x) is correct to
+    # a relative 2^-52 (Dekker's product); exp(-hi - lo) = exp(-hi) * (1 - lo) to within
+    # lo^2 < 1e-26. So the error is that of exp, not x^2 eps (700 ulp near |x| = 26). Past
+    # |x| = 28, exp(-x^2) is 0 in float64 (and the split could overflow): no correction.
+    x = _f(x)
+    with np.errstate(all="ignore"):  # the unused branch at inf and NaN
+        xh = 134217729.0 * x - (134217729.0 * x - x)
+        lo = (xh * xh - x * x) + (x - xh) * (xh + x)
+        near = np.exp(-(x * x)) * (1.0 - lo)
+    return _f(np.where(np.abs(x) < 28.0, near, np.exp(-(x * x))))
+
+
+def _one_minus_sq(x: Arr) -> Arr:
+    x = _f(x)
+    return (1.0 - x) * (1.0 + x)
+
+
+def _hypot_ratio(x: Arr, y: Arr) -> Arr:
+    h = np.hypot(x, y)
+    return _f(np.where(h == 0.0, 0.0, np.divide(x, h)))
+
+
+def _logaddexp(a: Arr, b: Arr) -> Arr:
+    # the template's arithmetic, which is NumPy's npy_logaddexp: a tie (infinities of one
+    # sign included) is a + log(2); else max + log1p(exp(-|a - b|)); NaN propagates.
+    a, b = _f(a), _f(b)
+    with np.errstate(invalid="ignore"):  # inf - inf, in the branch a tie does not take
+        general = np.maximum(a, b) + np.log1p(np.exp(-np.abs(a - b)))
+    return _f(np.where(a == b, a + LN2, general))
+
+
+def _logaddexp2(a: Arr, b: Arr) -> Arr:
+    a, b = _f(a), _f(b)
+    with np.errstate(invalid="ignore"):
+        general = np.maximum(a, b) + np.log1p(2.0 ** (-np.abs(a - b))) * LOG2E
+    return _f(np.where(a == b, a + 1.0, general))
 
 
 def _softplus(x: Arr) -> Arr:
@@ -230,6 +301,8 @@ def _sp_bool(sp: Any, cond: Any) -> Any:
 
 LN2: Final = math.log(2.0)
 LN10: Final = math.log(10.0)
+LOG2E: Final = 1.0 / math.log(2.0)
+HALF_LN2: Final = 0.5 * math.log(2.0)
 TWO_OVER_SQRT_PI: Final = 2.0 / math.sqrt(math.pi)
 ZERO: Final = None  # readable marker in the table: this partial is zero by definition
 
@@ -292,14 +365,21 @@ defop("sin",   1, np.sin,   (lambda x, o: cos(x),),                       lambda
 defop("cos",   1, np.cos,   (lambda x, o: -sin(x),),                      lambda sp, x: sp.cos(x))
 defop("tan",   1, np.tan,   (lambda x, o: 1.0 + o * o,),                  lambda sp, x: sp.tan(x),
       (Interval(-1.2, 1.2),))
-defop("asin",  1, np.arcsin, (lambda x, o: 1.0 / sqrt((1.0 - x) * (1.0 + x)),),
+# asin' = 1/sqrt(1 - x^2) with 1 - x^2 as one op (one_minus_sq): its slope -2x is exact,
+# where the product rule on (1 - x)(1 + x) gives (1 - x) - (1 + x), which cancels near 0
+# (asin''(x) = x/(1 - x^2)^(3/2) would be off by eps/|x| relative).
+defop("asin",  1, np.arcsin, (lambda x, o: 1.0 / sqrt(one_minus_sq(x)),),
       lambda sp, x: sp.asin(x), (UNIT,))
-defop("acos",  1, np.arccos, (lambda x, o: -1.0 / sqrt((1.0 - x) * (1.0 + x)),),
+defop("acos",  1, np.arccos, (lambda x, o: -1.0 / sqrt(one_minus_sq(x)),),
       lambda sp, x: sp.acos(x), (UNIT,))
+# one_minus_sq(x) = (1 - x)(1 + x) = 1 - x^2: accurate near |x| = 1 (1 - x*x is not) and
+# its slope -2x is exact. Internal: the slopes of asin, acos, atanh.
+defop("one_minus_sq", 1, _one_minus_sq, (lambda x, o: -2.0 * x,),
+      lambda sp, x: 1 - x**2, function=False)
 defop("atan",  1, np.arctan, (lambda x, o: 1.0 / (1.0 + x * x),),         lambda sp, x: sp.atan(x))
 # atan2'(0, 0) is taken as 0 in both arguments, like hypot' (see _over_hypot_squared).
-defop("atan2", 2, np.arctan2, (lambda y, x, o: _over_hypot_squared(x, y, x),
-                               lambda y, x, o: _over_hypot_squared(-y, y, x)),
+defop("atan2", 2, np.arctan2, (lambda y, x, o: _atan2_partial(y, x, True),
+                               lambda y, x, o: _atan2_partial(y, x, False)),
       lambda sp, y, x: sp.atan2(y, x), (POSITIVE, POSITIVE))
 defop("sinh",  1, np.sinh,  (lambda x, o: cosh(x),),                      lambda sp, x: sp.sinh(x))
 defop("cosh",  1, np.cosh,  (lambda x, o: sinh(x),),                      lambda sp, x: sp.cosh(x))
@@ -314,7 +394,7 @@ defop("sech2", 1, _sech2,   (lambda x, o: -2.0 * tanh(x) * o,),
 defop("asinh", 1, np.arcsinh, (lambda x, o: 1.0 / hypot(x, 1.0),),       lambda sp, x: sp.asinh(x))
 defop("acosh", 1, np.arccosh, (lambda x, o: 1.0 / sqrt((x - 1.0) * (x + 1.0)),),
       lambda sp, x: sp.acosh(x), (ABOVE_ONE,))
-defop("atanh", 1, np.arctanh, (lambda x, o: 1.0 / ((1.0 - x) * (1.0 + x)),),
+defop("atanh", 1, np.arctanh, (lambda x, o: 1.0 / one_minus_sq(x),),
       lambda sp, x: sp.atanh(x), (UNIT,))
 defop("exp",   1, np.exp,   (lambda x, o: o,),                            lambda sp, x: sp.exp(x))
 # expm1'(x) = exp(x), not o + 1: that cancels where o is near -1 (x < -1).
@@ -331,20 +411,69 @@ defop("sqrt",  1, np.sqrt,  (lambda x, o: 0.5 / o,),                      lambda
       (POSITIVE,))
 defop("cbrt",  1, np.cbrt,  (lambda x, o: (1.0 / 3.0) / (o * o),),        lambda sp, x: sp.cbrt(x),
       (POSITIVE,))
-defop("erf",   1, _erf,     (lambda x, o: TWO_OVER_SQRT_PI * exp(-(x * x)),),
+# erf' = 2/sqrt(pi) exp(-x^2), with exp(-x^2) as one op (expmx2): exp(-(x*x)) inherits the
+# rounding of x*x magnified by x^2 (up to ~700 ulp near |x| = 26, where erfc' is 1e-300).
+defop("erf",   1, _erf,     (lambda x, o: TWO_OVER_SQRT_PI * expmx2(x),),
       lambda sp, x: sp.erf(x))
-defop("erfc",  1, _erfc,    (lambda x, o: -TWO_OVER_SQRT_PI * exp(-(x * x)),),
+defop("erfc",  1, _erfc,    (lambda x, o: -TWO_OVER_SQRT_PI * expmx2(x),),
       lambda sp, x: sp.erfc(x))
-# hypot'(0, 0) is taken as 0 in both arguments, like abs'(0); only there (`eq`): a NaN
-# argument gives a NaN partial, not 0. x / o is in [-1, 1]: no overflow.
-defop("hypot", 2, np.hypot, (lambda x, y, o: where(eq(o, 0.0), 0.0, x / o),
-                             lambda x, y, o: where(eq(o, 0.0), 0.0, y / o)),
+# expmx2(x) = exp(-x^2) from the exact square (see _expmx2), within 2 ulp of the truth
+# wherever it is a normal float; its slope -2x exp(-x^2) is a product. Internal.
+defop("expmx2", 1, _expmx2, (lambda x, o: -2.0 * x * o,),
+      lambda sp, x: sp.exp(-x**2), function=False)
+# hypot' = (x/h, y/h) as hypot_ratio, whose own partials are products (so the Hessian
+# y^2/h^3 does not come out as the cancelling 1/h - x^2/h^3 of the quotient rule).
+# hypot'(0, 0) is 0 in both arguments, like abs'(0) (the ratio's convention).
+defop("hypot", 2, np.hypot, (lambda x, y, o: hypot_ratio(x, y),
+                             lambda x, y, o: hypot_ratio(y, x)),
       lambda sp, x, y: sp.sqrt(x**2 + y**2), commutative=True)
-# sigmoid and softplus: accurate values and slopes for every x, never NaN (see the slopes).
-defop("sigmoid", 1, _sigmoid, (_sigmoid_slope,),
+# hypot_ratio(x, y) = x / hypot(x, y) = c, the cosine of the angle of (x, y), in [-1, 1]:
+# no overflow. With s = hypot_ratio(y, x), dc/dx = s^2/h and dc/dy = -c s/h, products of
+# one sign (1/h - x^2/h^3 would cancel where |y| << |x|). At the origin it is 0 (hypot'(0,
+# 0) = 0); only there (`eq` in the template): a NaN argument gives NaN, not 0. Internal.
+defop("hypot_ratio", 2, _hypot_ratio,
+      (lambda x, y, o: _at_origin_zero(hypot(x, y), hypot_ratio(y, x) ** 2.0 / hypot(x, y)),
+       lambda x, y, o: _at_origin_zero(hypot(x, y), -(o * hypot_ratio(y, x)) / hypot(x, y))),
+      lambda sp, x, y: sp.Piecewise((0, sp.Eq(sp.sqrt(x**2 + y**2), 0)),
+                                    (x / sp.sqrt(x**2 + y**2), True)), function=False)
+# sigmoid, softplus, logaddexp: accurate values for every argument, never NaN, and each
+# keeps its smooth derivative to every order (DESIGN.md section 5): the piecewise pieces of
+# the value templates (abs, max, a branch on the sign) never appear in a rule, so no kink
+# convention reaches a Hessian (softplus''(0) = 1/4, not abs'(0) = 0). The family closes:
+# softplus' = sigmoid, sigmoid' = sigmoid_slope, sigmoid_slope' = -sigmoid_slope tanh(x/2),
+# tanh' = sech2, sech2' = -2 tanh sech2; each is accurate in the tails.
+defop("sigmoid", 1, _sigmoid, (lambda x, o: sigmoid_slope(x),),
       lambda sp, x: 1 / (1 + sp.exp(-x)))
-defop("softplus", 1, _softplus, (_softplus_slope,),
+# sigmoid_slope(x) = sigmoid(x) sigmoid(-x) = t/(1 + t)^2 with t = exp(-|x|) in (0, 1]: no
+# overflow, no cancellation (o(1 - o) is 0 from x = 37 on, where the slope is 1e-16), the
+# exponential the sigmoid template computes (one exp for both in the kernel). Its slope
+# sigmoid'' = sigmoid' (1 - 2 sigmoid) = -sigmoid_slope(x) tanh(x/2): 1 - 2 sigmoid(x)
+# cancels as x -> 0, tanh(x/2) does not. (SymPy: exp(-x)/(1 + exp(-x))^2, the derivative
+# SymPy itself gives for the sigmoid.) Internal.
+defop("sigmoid_slope", 1, _sigmoid_slope, (lambda x, o: -o * tanh(0.5 * x),),
+      lambda sp, x: sp.exp(-x) / (1 + sp.exp(-x)) ** 2, function=False)
+defop("softplus", 1, _softplus, (lambda x, o: sigmoid(x),),
       lambda sp, x: sp.log(1 + sp.exp(x)))
+# logaddexp(a, b) = log(exp(a) + exp(b)) as NumPy computes it (see _logaddexp); partials
+# sigmoid(a - b) and sigmoid(b - a), smooth at the tie a = b. logaddexp2 = log2(2^a + 2^b):
+# partials sigmoid2(a - b) = 2^a/(2^a + 2^b), not sigmoid(ln2 (a - b)), whose rounded
+# argument costs |a - b| ln2 eps relative in the tails (200 ulp at a - b = 700). As with
+# any function of a - b, the rounding of a - b itself (where it is not exact, e.g. 700 -
+# 0.3) is magnified |a - b| times in partials that decay like exp(-|a - b|).
+defop("logaddexp", 2, _logaddexp, (lambda a, b, o: sigmoid(a - b),
+                                   lambda a, b, o: sigmoid(b - a)),
+      lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)), commutative=True)
+defop("logaddexp2", 2, _logaddexp2, (lambda a, b, o: sigmoid2(a - b),
+                                     lambda a, b, o: sigmoid2(b - a)),
+      lambda sp, a, b: sp.log(2**a + 2**b) / sp.log(2), commutative=True)
+# sigmoid2(x) = 1/(1 + 2^-x) = sigmoid(x ln 2) and its slope, the base-2 logistic family of
+# logaddexp2, from t = 2^-|x| (the power logaddexp2's template computes) exactly as the
+# sigmoid family from exp(-|x|): sigmoid2' = ln2 sigmoid2_slope, sigmoid2_slope(x) =
+# t/(1 + t)^2, sigmoid2_slope' = -ln2 sigmoid2_slope tanh(x ln2 / 2). Internal.
+defop("sigmoid2", 1, _sigmoid2, (lambda x, o: LN2 * sigmoid2_slope(x),),
+      lambda sp, x: 1 / (1 + 2 ** (-x)), function=False)
+defop("sigmoid2_slope", 1, _sigmoid2_slope, (lambda x, o: -LN2 * o * tanh(HALF_LN2 * x),),
+      lambda sp, x: 2 ** (-x) / (1 + 2 ** (-x)) ** 2, function=False)
 # ---- piecewise functions (kink conventions in the module docstring) ------------------------------
 defop("abs",   1, np.abs,   (lambda x, o: sign(x),),
       lambda sp, x: sp.Abs(x), smooth=False)

@@ -14,6 +14,7 @@ def value_and_grad(w, x, b, t):
     # forward
     t0 = w * x
     z = t0 + b
+    p = (1.0 / (1.0 + math.exp(-abs(z)))) * (1.0 if z >= 0.0 else math.exp(-abs(z)))
     t1 = -z
     t2 = math.log1p(math.exp(-abs(t1))) + np.maximum(t1, 0.0)
     # stable rewrite: log(sigmoid(u)) -> -softplus(-u)
@@ -28,26 +29,13 @@ def value_and_grad(w, x, b, t):
     loss = -t9
     # reverse: b_v is the derivative of the output with respect to v
     # from t6 = math.log1p(math.exp(-abs(z))) + np.maximum(z, 0.0)
-    t10 = abs(z)
-    t11 = 1.0 / (1.0 + math.exp(-t10))
-    t12 = 1.0 if z > 0.0 else 0.0
-    t13 = -t10
-    t14 = math.exp(t13)
-    t15 = t11 * t14
-    t16 = t11 if t12 != 0.0 else t15
-    t17 = t5 * t16  # d t6 / d z = where(z > 0, sigmoid(abs(z)), sigmoid(abs(z)) * exp(-t10))
+    t10 = p * t5  # d t6 / d z = p
     # from t2 = math.log1p(math.exp(-abs(t1))) + np.maximum(t1, 0.0)
-    t18 = abs(t1)
-    t19 = 1.0 / (1.0 + math.exp(-t18))
-    t20 = 1.0 if t1 > 0.0 else 0.0
-    t21 = -t18
-    t22 = math.exp(t21)
-    t23 = t19 * t22
-    t24 = t19 if t20 != 0.0 else t23
-    b_t1 = t * t24  # d t2 / d t1 = where(t1 > 0, sigmoid(abs(t1)), sigmoid(abs(t1)) * exp(-t18))
+    t11 = (1.0 / (1.0 + math.exp(-abs(t1)))) * (1.0 if t1 >= 0.0 else math.exp(-abs(t1)))
+    b_t1 = t * t11  # d t2 / d t1 = sigmoid(t1)
     # from t1 = -z
-    t25 = -b_t1  # d t1 / d z = -1
-    b_z = t17 + t25
+    t12 = -b_t1  # d t1 / d z = -1
+    b_z = t10 + t12
     # from t0 = w * x
     b_w = x * b_z  # d t0 / d w = x
     # gradient

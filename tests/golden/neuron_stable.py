@@ -19,18 +19,11 @@ def value_and_grad(w0, x0, w1, x1, w2):
     b = w1 * x1
     c = a + b
     d = c + w2
-    e = -d
-    f = math.exp(e)
     # stable rewrite: 1 / (1 + exp(-u)) -> sigmoid(u)
-    h = 1.0 / (1.0 + math.exp(-d))
+    h = (1.0 / (1.0 + math.exp(-abs(d)))) * (1.0 if d >= 0.0 else math.exp(-abs(d)))
     # reverse: b_v is the derivative of the output with respect to v
-    # from h = 1.0 / (1.0 + math.exp(-d))
-    t0 = 1.0 if d > 0.0 else 0.0
-    t1 = f * h
-    t2 = h * t1
-    t3 = 1.0 - h
-    t4 = h * t3
-    b_d = t2 if t0 != 0.0 else t4  # d h / d d = where(d > 0, h * (f * h), h * (1 - h))
+    # from h = (1.0 / (1.0 + math.exp(-abs(d)))) * (1.0 if d >= 0.0 else math.exp(-abs(d)))
+    b_d = math.exp(-abs(d)) / (1.0 + math.exp(-abs(d))) ** 2  # d h / d d = sigmoid_slope(d)
     # from b = w1 * x1
     b_w1 = x1 * b_d  # d b / d w1 = x1
     b_x1 = w1 * b_d  # d b / d x1 = w1

@@ -247,7 +247,7 @@ LOOP_OPS: Final = (
     "add", "sub", "mul", "div", "neg", "mul0", "pow" + _IMMEDIATE_SUFFIX, "where",
     "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not",
     "abs", "relu", "min", "max", "sign", "floor", "ceil", "stop_gradient",
-    "sin", "cos", "exp", "log", "sqrt", "tanh", "sech2", "sigmoid",
+    "sin", "cos", "exp", "log", "sqrt", "tanh", "sech2", "sigmoid", "sigmoid_slope",
 )  # fmt: skip
 
 
