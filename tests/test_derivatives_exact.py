@@ -35,9 +35,10 @@ import pytest
 import sympy
 from sympy_bridge import symbol, to_sympy
 
-from adcompile import codegen, simplify
 from adcompile.api import Formula
+from adcompile.codegen import python as codegen
 from adcompile.front.parse import Program, parse
+from adcompile.ir import rewrites as simplify
 from adcompile.ir.graph import Graph
 from adcompile.ir.ops import OPS, Interval
 

@@ -433,7 +433,7 @@ def test_sympy_expr_type() -> None:
 
 def test_sympy_loads_lazily() -> None:
     code = (
-        "import sys\nfrom adcompile import symbolic\n"
+        "import sys\nfrom adcompile.front import from_sympy as symbolic\n"
         "assert not symbolic.sympy_expr_type('x + 1')\n"
         "print('sympy' in sys.modules)"
     )

@@ -1,4 +1,4 @@
-"""The block interpreter (adcompile.run.vm.machine) against the NumPy interpreter, the acceptance corpus,
+"""The block interpreter (run.vm) against the NumPy interpreter, the acceptance corpus,
 the Numba printer's kernels and hand-computed references."""
 
 from __future__ import annotations
@@ -435,7 +435,7 @@ def test_a_new_process_loads_the_vm_from_the_disk_cache(tmp_path: Path) -> None:
         "run_batch",
     }
     code = (
-        "from adcompile import vm\n"
+        "from adcompile.run.vm import machine as vm\n"
         "from adcompile.front.parse import parse\n"
         "p = parse('x*y + sin(x)')\n"
         "print(vm.Machine(p.graph, p.input_ids, p.outputs).scalar(2.0, 3.0)[0])\n"

@@ -8,7 +8,7 @@
     adcompile "log(x*y)" -o model.py [--numba]
     adcompile --version
 
-A thin layer over `adcompile.api.evaluator`. Every bad input (formula, argument, missing file) prints one
+A thin layer over the public API. Every bad input (formula, argument, missing file) prints one
 `adcompile: error: ...` line (a formula error adds its line and caret) and exits with status 2,
 never a traceback; a reader that closes the pipe early (`| head -1`) ends it quietly.
 """
