@@ -10,37 +10,39 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "adcompile"
 
-#: Pipeline order (STYLE.md 6.1): a module may import only modules listed before it.
-LAYERS = [
-    "errors",
-    "ops",
-    "simplify",
-    "ir",
-    "parse",
-    "reverse",
-    "forward",
-    "symbolic",
-    "codegen",
-    "products",
-    "results",
-    "interpret",
-    "_numba_rt",
-    "cache",
-    "jit",
-    "vm",
-    "backends",
-    "viz",
-    "api",
-    "check",
-    "trace",
-    "cli",
-    "__init__",
-    "__main__",
+#: The layers, lowest first (DESIGN.md section 1): a module may import its own package and the
+#: layers below it, never one above; packages on one layer (front and ad) not each other.
+LAYERS: list[set[str]] = [
+    {"_version", "errors"},
+    {"ir"},
+    {"front", "ad"},
+    {"schedule"},
+    {"codegen"},
+    {"run"},
+    {"api"},
+    {"tools"},
+    {"__init__", "__main__"},
 ]
+#: Modules may grow to about this many lines before they hold two jobs (STYLE.md 6.7).
+MAX_LINES = 420
+
+
+def _unit(path: Path) -> str:
+    """The layer unit of a module: its top-level package, or the module itself."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return parts[0]
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    parts = parts[:-1] if parts[-1] == "__init__" else parts
+    return ".".join(("adcompile", *parts))
 
 
 def _runtime_imports(path: Path) -> set[str]:
-    """adcompile modules imported by `path`, ignoring `if TYPE_CHECKING:` blocks."""
+    """Dotted adcompile modules imported by `path` (functions' bodies included), ignoring
+    `if TYPE_CHECKING:` blocks; `from adcompile.x import y` counts as importing
+    `adcompile.x.y` when that is a module, else `adcompile.x`."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     typing_only = {
         id(n)
@@ -53,25 +55,68 @@ def _runtime_imports(path: Path) -> set[str]:
         if id(node) in typing_only:
             continue
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("adcompile"):
-            parts = node.module.split(".")
-            if len(parts) > 1:
-                found.add(parts[1])
-            else:  # `from adcompile import codegen, __version__`
-                found.update(alias.name for alias in node.names)
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in MODULES else node.module)
         elif isinstance(node, ast.Import):
-            names = [a.name for a in node.names if a.name.startswith("adcompile.")]
-            found.update(n.split(".")[1] for n in names)
+            found.update(a.name for a in node.names if a.name.startswith("adcompile"))
     return found
 
 
-def test_modules_import_only_earlier_layers() -> None:
-    modules = {p.stem for p in PACKAGE.glob("*.py")}
-    assert modules == set(LAYERS), f"update LAYERS: {sorted(modules ^ set(LAYERS))}"
-    for name in LAYERS:
-        allowed = set(LAYERS[: LAYERS.index(name)])
-        imported = _runtime_imports(PACKAGE / f"{name}.py") - {"__version__"}
-        late = imported - allowed
-        assert not late, f"{name} imports {late}, which come later in the pipeline"
+FILES = sorted(PACKAGE.rglob("*.py"))
+MODULES = {_module(p): p for p in FILES}
+
+
+def _level(unit: str) -> int:
+    return next(k for k, layer in enumerate(LAYERS) if unit in layer)
+
+
+def test_every_module_is_in_a_layer() -> None:
+    units = {_unit(p) for p in FILES}
+    known = set().union(*LAYERS)
+    assert units <= known, f"place in LAYERS: {sorted(units - known)}"
+
+
+def test_imports_run_only_downward() -> None:
+    for path in FILES:
+        unit = _unit(path)
+        for name in _runtime_imports(path):
+            if name == "adcompile":
+                assert unit in {"__init__", "__main__"}, f"{path}: imports the package root"
+                continue
+            other = _unit(MODULES[name])
+            if other == unit:
+                continue
+            assert _level(other) < _level(unit), f"{_module(path)} imports {name}: upward"
+
+
+def test_no_import_cycles() -> None:
+    """Kahn's algorithm over module imports: whatever cannot be ordered is on a cycle."""
+    edges = {
+        m: {n for n in _runtime_imports(p) if n in MODULES and n != m} for m, p in MODULES.items()
+    }
+    # a package's __init__ importing its own modules is not a cycle with them
+    for m in edges:
+        edges[m] = {n for n in edges[m] if not m.startswith(n + ".") or n == "adcompile"}
+    waiting = {m: len(deps) for m, deps in edges.items()}
+    users: dict[str, set[str]] = {m: set() for m in edges}
+    for m, deps in edges.items():
+        for d in deps:
+            users[d].add(m)
+    ready = [m for m, k in waiting.items() if k == 0]
+    while ready:
+        for user in users[ready.pop()]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                ready.append(user)
+    cyclic = sorted(m for m, k in waiting.items() if k)
+    assert not cyclic, f"import cycle among {cyclic}"
+
+
+def test_modules_stay_small() -> None:
+    sizes = {_module(p): len(p.read_text(encoding="utf-8").splitlines()) for p in FILES}
+    big = {m: n for m, n in sizes.items() if n > MAX_LINES}
+    assert not big, f"modules over {MAX_LINES} lines (two jobs?): {big}"
 
 
 def test_heavy_dependencies_load_lazily() -> None:

@@ -35,11 +35,11 @@ import pytest
 import sympy
 from sympy_bridge import symbol, to_sympy
 
+from adcompile import codegen
 from adcompile.api import Formula
-from adcompile.codegen import python as codegen
-from adcompile.front.parse import Program, parse
+from adcompile.front.parse import parse
 from adcompile.ir import rewrites as simplify
-from adcompile.ir.graph import Graph
+from adcompile.ir.graph import Graph, Program
 from adcompile.ir.ops import OPS, Interval
 
 #: Values, gradients and jvps: each comes from one accurate rule, a few roundings deep.

@@ -15,7 +15,7 @@ import pytest
 
 import adcompile as adc
 from adcompile.ad.reverse import reverse
-from adcompile.codegen.python import build_kernel
+from adcompile.codegen.kernel import build_kernel
 from adcompile.front.parse import parse
 from adcompile.ir.graph import FoldError, Graph, Node, pformat, verify
 from adcompile.ir.ops import OPS

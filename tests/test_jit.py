@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import adcompile as adc
-from adcompile.run import jit
-from adcompile.run.vm import machine as vm
+from adcompile.run import jit, vm
 
 SCRIPT = """
 import sys, time

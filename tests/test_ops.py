@@ -14,7 +14,7 @@ import sympy
 from sympy_bridge import derivative_at, evaluate, symbol, to_sympy
 
 import adcompile as adc
-from adcompile.codegen import python as codegen
+from adcompile import codegen
 from adcompile.front.parse import grammar_path
 from adcompile.ir.graph import Expr, Graph
 from adcompile.ir.ops import OPS, OpDef, resolve_function

@@ -552,8 +552,8 @@ def test_value_and_slope_share_one_exp_in_the_kernel(text: str) -> None:
     and unconditionally, so LLVM computes it once: the value and gradient cost one exp."""
     import re
 
+    from adcompile import codegen
     from adcompile.ad.products import derive
-    from adcompile.codegen import python as codegen
     from adcompile.front.parse import parse
     from adcompile.run import jit
 

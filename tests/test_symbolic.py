@@ -24,15 +24,12 @@ from sympy_bridge import lambdify
 
 import adcompile as adc
 from adcompile.ad.reverse import reverse
-from adcompile.front.from_sympy import (
-    MAX_INLINE,
-    from_sympy,
-    latex,
-    sympy_expr_type,
-    to_sympy,
-)
-from adcompile.front.parse import Program, parse
-from adcompile.ir.graph import Graph, NodeId
+from adcompile.codegen.latex import latex
+from adcompile.codegen.sympy import to_sympy
+from adcompile.front.from_sympy import from_sympy, sympy_expr_type
+from adcompile.front.parse import parse
+from adcompile.front.sympy_text import MAX_INLINE
+from adcompile.ir.graph import Graph, NodeId, Program
 from adcompile.ir.ops import OPS
 from adcompile.run.interpret import Plan
 

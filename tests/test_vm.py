@@ -24,13 +24,12 @@ from strategies import INPUTS, formulas
 
 import adcompile as adc
 from adcompile.ad.reverse import reverse
-from adcompile.codegen import python as codegen
+from adcompile.codegen import templates as codegen
 from adcompile.front.parse import parse
 from adcompile.ir.graph import NodeId
 from adcompile.ir.ops import OPS
-from adcompile.run import jit
+from adcompile.run import jit, vm
 from adcompile.run.interpret import Plan
-from adcompile.run.vm import machine as vm
 
 
 def build(
@@ -435,7 +434,7 @@ def test_a_new_process_loads_the_vm_from_the_disk_cache(tmp_path: Path) -> None:
         "run_batch",
     }
     code = (
-        "from adcompile.run.vm import machine as vm\n"
+        "from adcompile.run import vm\n"
         "from adcompile.front.parse import parse\n"
         "p = parse('x*y + sin(x)')\n"
         "print(vm.Machine(p.graph, p.input_ids, p.outputs).scalar(2.0, 3.0)[0])\n"

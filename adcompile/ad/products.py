@@ -28,9 +28,8 @@ from typing import Any, Final, Literal
 
 from adcompile.ad.forward import forward
 from adcompile.ad.reverse import reverse
-from adcompile.codegen.python import SEED_MARK
-from adcompile.front.parse import Program
-from adcompile.ir.graph import Graph, NodeId
+from adcompile.ir.graph import Graph, NodeId, Program
+from adcompile.ir.node import SEED_MARK
 
 Kind = Literal["value", "value_and_grad", "grad", "jvp", "vjp", "jacobian", "hessian", "hvp"]
 

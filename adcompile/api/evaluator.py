@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from adcompile import codegen
 from adcompile.ad.products import SINGLE_OUTPUT, Grads, Kind, Matrix, derive
 from adcompile.api.results import (
     as_array,
@@ -31,14 +32,15 @@ from adcompile.api.results import (
     sequence,
 )
 from adcompile.codegen import dot as viz
-from adcompile.codegen import python as codegen
+from adcompile.codegen.sympy import to_sympy
 from adcompile.errors import did_you_mean
 from adcompile.front import from_sympy as symbolic
-from adcompile.front.parse import Program, check_input_name, parse
-from adcompile.ir.graph import pformat
+from adcompile.front.parse import check_input_name, parse
+from adcompile.ir.graph import Program, pformat
 from adcompile.run.backends import NumbaRunner, PlanRunner, VMRunner
 from adcompile.run.interpret import Plan
-from adcompile.run.vm.machine import Machine
+from adcompile.run.pointwise import at_point, numbers
+from adcompile.run.vm import Machine
 
 Backend = Literal["auto", "numba", "vm", "numpy"]
 Reduce = Literal["sum", "mean"] | None
@@ -177,7 +179,7 @@ class Evaluator:
         import sympy
 
         live = [o for o in self._outputs if o is not None]
-        found = symbolic.to_sympy(self._graph, live, cse=cse)
+        found = to_sympy(self._graph, live, cse=cse)
         exprs = iter(found[1] if cse else found)
         full = [next(exprs) if o is not None else sympy.Integer(0) for o in self._outputs]
         seeds = {
@@ -214,13 +216,15 @@ class Evaluator:
         also shows its value there. `.source` (or `str()`) is the DOT text; Jupyter draws
         it; `.render("graph.svg")` writes .svg, .png or .pdf (with Graphviz's `dot`) or .dot.
         """
-        point = None
-        if args or kwargs:
-            seeds = self._seed_values(kwargs)
-            names = self.inputs + tuple(f"{self._seed_kw}[{s}]" for s in self.seeds)
-            point = viz.numbers(names, bind(self.inputs, args, kwargs) + seeds)
-        labels = self.output_names
-        return viz.draw(self._graph, self._input_ids, list(zip(labels, self._outputs)), point)
+        outputs = list(zip(self.output_names, self._outputs))
+        if not (args or kwargs):
+            return viz.draw(self._graph, self._input_ids, outputs)
+        seeds = self._seed_values(kwargs)
+        names = self.inputs + tuple(f"{self._seed_kw}[{s}]" for s in self.seeds)
+        point = numbers(names, bind(self.inputs, args, kwargs) + seeds)
+        nodes = viz.drawn_nodes(self._graph, self._input_ids, self._outputs)
+        at = at_point(self._graph, self._input_ids, nodes, point)
+        return viz.draw(self._graph, self._input_ids, outputs, at.values)
 
     def __repr__(self) -> str:
         reduced = f", reduce={self.reduce!r}" if self.reduce else ""
@@ -611,11 +615,14 @@ class Formula:
             <Dot: 4 nodes, 4 edges>
         """
         program = self._program
-        point = None
-        if args or kwargs:
-            point = viz.numbers(self.inputs, bind(self.inputs, args, kwargs))
         outputs = list(zip(program.output_names, program.outputs))
-        return viz.draw(program.graph, program.input_ids, outputs, point, adjoints=True)
+        if not (args or kwargs):
+            return viz.draw(program.graph, program.input_ids, outputs)
+        point = numbers(self.inputs, bind(self.inputs, args, kwargs))
+        nodes = viz.drawn_nodes(program.graph, program.input_ids, program.outputs)
+        output = program.outputs[0] if len(outputs) == 1 else None
+        at = at_point(program.graph, program.input_ids, nodes, point, output)
+        return viz.draw(program.graph, program.input_ids, outputs, at.values, at.adjoints)
 
     @property
     def value(self) -> Evaluator:

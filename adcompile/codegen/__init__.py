@@ -1,1 +1,39 @@
-"""codegen"""
+"""Printers: IR to source text (Python, Numba, NumPy, formula syntax, SymPy, LaTeX, DOT).
+
+The names below are what the layers above use; each lives in the module that owns it.
+"""
+
+from adcompile.codegen.formula import formula_text, step_text
+from adcompile.codegen.kernel import Kernel, Namer, build_kernel
+from adcompile.codegen.numba import numba_source
+from adcompile.codegen.python import header_comment, module_source, python_source
+from adcompile.codegen.templates import (
+    INTEGER_ARGS,
+    MAX_INTEGER_POWER,
+    NUMPY,
+    PYTHON,
+    check_tables,
+    literal,
+    safe_name,
+)
+from adcompile.ir.node import SEED_MARK  # read by api.evaluator as `codegen.SEED_MARK`
+
+__all__ = [
+    "INTEGER_ARGS",
+    "MAX_INTEGER_POWER",
+    "NUMPY",
+    "PYTHON",
+    "SEED_MARK",
+    "Kernel",
+    "Namer",
+    "build_kernel",
+    "check_tables",
+    "formula_text",
+    "header_comment",
+    "literal",
+    "module_source",
+    "numba_source",
+    "python_source",
+    "safe_name",
+    "step_text",
+]

@@ -2,12 +2,13 @@
 
 `draw(graph, inputs, outputs)` names the nodes as the generated code does (`codegen.Namer`:
 the same names as `evaluator.source`), labels each with its operation in formula syntax
-(`a = w0 * x0`; constants are folded into the labels of their users) and, with a point, with
-its value and (for the forward graph of a single output) its adjoint `b_v`, computed with the
-NumPy interpreter like `adc.trace`. Nodes that reverse or forward mode made (`graph.origin`)
-go into clusters of their own, styled from the tables below. The text is built by one loop
-over node ids (no recursion; the same text in every process). `Dot` holds it: `.source`,
-Jupyter's SVG view, and `.render(path)` (the only part that needs Graphviz's `dot` program).
+(`a = w0 * x0`; constants are folded into the labels of their users) and, when given the
+numbers at a point (`run.pointwise.at_point`, as `adc.trace` shows them), with its value and
+adjoint `b_v`: nothing is evaluated here. Nodes that reverse or forward mode made
+(`graph.origin`) go into clusters of their own, styled from the tables below. The text is
+built by one loop over node ids (no recursion; the same text in every process). `Dot` holds
+it: `.source`, Jupyter's SVG view, and `.render(path)` (the only part that needs Graphviz's
+`dot` program).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from adcompile.ad.reverse import reverse
-from adcompile.codegen.python import SEED_MARK, Namer, formula_text, literal
+from adcompile.codegen.formula import formula_text
+from adcompile.codegen.kernel import Namer
+from adcompile.codegen.templates import literal
 from adcompile.ir.graph import Graph, NodeId
-from adcompile.run.interpret import Plan
+from adcompile.ir.node import SEED_MARK
 
 #: Graph-wide settings and the defaults every node and edge starts from.
 HEADER: Final = (
@@ -146,25 +148,21 @@ def draw(
     graph: Graph,
     inputs: Sequence[NodeId],
     outputs: Sequence[tuple[str, NodeId | None]],
-    point: Sequence[float] | None = None,
-    adjoints: bool = False,
+    values: Mapping[NodeId, float] | None = None,
+    adjoints: Mapping[NodeId, float] | None = None,
 ) -> Dot:
     """The graph of `outputs` (name, node; None is identically zero) over kernel `inputs`.
 
-    With `point` (a number per input), labels show each node's value; with `adjoints` too
-    (a single output), the derivative of the output with respect to each node.
+    Labels show each drawn node's value in `values` and its adjoint (the derivative of the
+    output with respect to it) in `adjoints`, where given: the numbers of `drawn_nodes` at a
+    point, from `run.pointwise.at_point`.
     """
     nodes = drawn_nodes(graph, inputs, [o for _, o in outputs])
     namer = Namer(graph, inputs)
     for nid in nodes:
         if graph.nodes[nid].args:
             namer.define(nid)
-    values: dict[NodeId, float] = {}
-    bars: dict[NodeId, float] = {}
-    if point is not None:
-        output = outputs[0][1] if adjoints and len(outputs) == 1 else None
-        values, bars = evaluate(graph, inputs, nodes, point, output)
-    return dot_text(graph, namer, nodes, outputs, values, bars)
+    return dot_text(graph, namer, nodes, outputs, values, adjoints)
 
 
 def drawn_nodes(
@@ -177,26 +175,6 @@ def drawn_nodes(
     return [
         nid for nid, node in enumerate(graph.nodes) if nid in shown or (live[nid] and node.args)
     ]
-
-
-def evaluate(
-    graph: Graph,
-    inputs: Sequence[NodeId],
-    nodes: Sequence[NodeId],
-    point: Sequence[float],
-    output: NodeId | None = None,
-) -> tuple[dict[NodeId, float], dict[NodeId, float]]:
-    """The value of each node at `point`, and when `output` is given the adjoint of each
-    (d output / d node; 0 where the output does not depend on it), as `adc.trace` does."""
-    work = graph.copy() if output is not None else graph
-    found: dict[NodeId, NodeId] = {}
-    if output is not None:
-        reverse(work, output, list(nodes), collect=found)
-    bar_ids = [found.get(n) for n in nodes] if output is not None else []
-    results = Plan(work, inputs, [*nodes, *bar_ids])(*point)
-    values = {n: float(v) for n, v in zip(nodes, results)}
-    bars = {n: float(v) for n, v in zip(nodes, results[len(nodes) :])}
-    return values, bars
 
 
 def dot_text(
@@ -327,22 +305,4 @@ def _attrs(attrs: Mapping[str, str]) -> str:
     return ", ".join(
         f"{k}={v}" if k != "label" and _BARE.fullmatch(v) else f'{k}="{v}"'
         for k, v in attrs.items()
-    )
-
-
-# -- what the API hands over --------------------------------------------------------------
-def numbers(names: Sequence[str], values: Sequence[Any]) -> list[float]:
-    """A point as floats, one per name (TypeError naming the input that is not a number)."""
-    return [_number(name, value) for name, value in zip(names, values)]
-
-
-def _number(name: str, value: Any) -> float:
-    # not text (float() would read "2") nor arrays (a graph shows one point)
-    if not isinstance(value, (str, bytes)) and getattr(value, "ndim", 0) == 0:
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            pass
-    raise TypeError(
-        f"graph: '{name}' must be a number (a graph shows one point), got {type(value).__name__}"
     )

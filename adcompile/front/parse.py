@@ -12,7 +12,6 @@ import keyword
 import math
 import re
 import threading
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,7 +29,8 @@ from adcompile.errors import (
     UnknownFunctionError,
     did_you_mean,
 )
-from adcompile.ir.graph import FoldError, Graph, NodeId
+from adcompile.ir.graph import Graph, Program
+from adcompile.ir.node import FoldError, NodeId
 from adcompile.ir.ops import CONSTANTS, OPS, function_names, resolve_function
 
 GRAMMAR_FILE = "adcompile.lark"
@@ -53,18 +53,6 @@ def _parser() -> Lark:
             parser="lalr",
             maybe_placeholders=False,
         )
-
-
-@dataclass(frozen=True)
-class Program:
-    """A parsed formula: its graph, inputs (in order) and outputs."""
-
-    source: str
-    graph: Graph
-    inputs: tuple[str, ...]
-    input_ids: tuple[NodeId, ...]
-    outputs: tuple[NodeId, ...]
-    output_names: tuple[str, ...]
 
 
 #: The identifier grammar of the language (ASCII only, as the grammar's NAME token).

@@ -14,35 +14,16 @@ operator-overloading handle used by the op table's derivative rules.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
+from adcompile.ir.node import FoldError, Node, NodeId, node_key
 from adcompile.ir.ops import OPS
 from adcompile.ir.rewrites import RULES, STABLE
 
-NodeId = int
-
-
-class Node(NamedTuple):
-    """One SSA value: `op` applied to `args` (ids); `attr` is the value or name of a leaf."""
-
-    op: str
-    args: tuple[NodeId, ...]
-    attr: float | str | None = None
-
-
-class FoldError(ArithmeticError):
-    """Constant folding of finite constants produced inf or NaN (raised in strict mode)."""
-
-
-def _key(node: Node) -> tuple[object, ...]:
-    if node.op == "const":
-        # IEEE bits: 0.0 and -0.0 stay apart, NaN interns.
-        return ("const", struct.pack("<d", node.attr))
-    return (node.op, node.args, node.attr)
+__all__ = ["Expr", "FoldError", "Graph", "Node", "NodeId", "Program", "pformat", "verify"]
 
 
 class Graph:
@@ -81,7 +62,7 @@ class Graph:
 
     # -- the door --------------------------------------------------------------------------
     def _intern(self, node: Node) -> NodeId:
-        key = _key(node)
+        key = node_key(node)
         nid = self._index.get(key)
         if nid is None:
             nid = len(self.nodes)
@@ -245,3 +226,16 @@ def pformat(graph: Graph, outputs: Sequence[NodeId] | None = None) -> str:
     if outputs is not None:
         lines.append("return " + ", ".join(f"%{o}" for o in outputs))
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Program:
+    """A parsed formula: its graph, inputs (in order) and outputs (the front ends make it;
+    the AD passes and the API read it)."""
+
+    source: str
+    graph: Graph
+    inputs: tuple[str, ...]
+    input_ids: tuple[NodeId, ...]
+    outputs: tuple[NodeId, ...]
+    output_names: tuple[str, ...]

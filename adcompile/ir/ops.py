@@ -19,289 +19,60 @@ Derivative rules are written so they keep their digits in the tails (tanh' is `s
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from adcompile.ir.graph import Expr
+from adcompile.ir.builders import (
+    _at_origin_zero,
+    _atan2_partial,
+    cos,
+    cosh,
+    eq,
+    exp,
+    expmx2,
+    gt,
+    hypot,
+    hypot_ratio,
+    log,
+    lt,
+    mul0,
+    one_minus_sq,
+    sech2,
+    sigmoid,
+    sigmoid2,
+    sigmoid2_slope,
+    sigmoid_slope,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    tanh,
+    where,
+)
+from adcompile.ir.numeric import (
+    LN2,
+    _bool,
+    _erf,
+    _erfc,
+    _expmx2,
+    _f,
+    _hypot_ratio,
+    _logaddexp,
+    _logaddexp2,
+    _one_minus_sq,
+    _sech2,
+    _sigmoid,
+    _sigmoid2,
+    _sigmoid2_slope,
+    _sigmoid_slope,
+    _softplus,
+    _sp_bool,
+)
+from adcompile.ir.opdef import ABOVE_ONE, OPS, POSITIVE, REAL, UNIT, Interval, OpDef, defop
 
-Partial = Callable[..., "Expr | float"] | None
-Arr = Any  # a float or a NumPy array
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """An open interval of valid (well-conditioned) inputs for an argument."""
-
-    lo: float
-    hi: float
-
-
-REAL: Final = Interval(-3.0, 3.0)
-POSITIVE: Final = Interval(0.1, 3.0)
-UNIT: Final = Interval(-0.9, 0.9)
-ABOVE_ONE: Final = Interval(1.1, 3.0)
-
-
-@dataclass(frozen=True, slots=True)
-class OpDef:
-    """One primitive: see the module docstring."""
-
-    name: str
-    arity: int
-    impl: Callable[..., Arr]
-    partials: tuple[Partial, ...]
-    sympy: Callable[..., Any]
-    domain: tuple[Interval, ...]
-    commutative: bool = False
-    boolean: bool = False  # result is always exactly 0.0 or 1.0
-    function: bool = True  # callable by name in the formula language
-    smooth: bool = True  # differentiable almost everywhere with a nonzero derivative
-    selects: bool = False  # a partial is exactly 0 where an argument is not selected
-    aliases: tuple[str, ...] = ()  # other spellings in the language (`_ALIAS_COLUMN`)
-
-
-OPS: Final[dict[str, OpDef]] = {}
-
-
-def defop(
-    name: str,
-    arity: int,
-    impl: Callable[..., Arr],
-    partials: tuple[Partial, ...],
-    sympy: Callable[..., Any],
-    domain: tuple[Interval, ...] | None = None,
-    **flags: Any,
-) -> None:
-    """Declare an op in `OPS` (flags: the boolean fields of `OpDef`, and `aliases`)."""
-    assert len(partials) == arity, name
-    OPS[name] = OpDef(name, arity, impl, partials, sympy, domain or (REAL,) * arity, **flags)
-
-
-# --- IR builders used inside the rules (each is one node through the graph's door) ---
-
-
-def _ap(op: str, *args: Expr | float) -> Expr:
-    handle = next(a for a in args if not isinstance(a, (int, float)))
-    return handle.apply(op, *args)
-
-
-def sin(x: Expr) -> Expr:
-    return _ap("sin", x)
-
-
-def cos(x: Expr) -> Expr:
-    return _ap("cos", x)
-
-
-def exp(x: Expr) -> Expr:
-    return _ap("exp", x)
-
-
-def log(x: Expr) -> Expr:
-    return _ap("log", x)
-
-
-def sqrt(x: Expr) -> Expr:
-    return _ap("sqrt", x)
-
-
-def tanh(x: Expr) -> Expr:
-    return _ap("tanh", x)
-
-
-def sech2(x: Expr) -> Expr:
-    return _ap("sech2", x)
-
-
-def mul0(a: Expr | float, b: Expr | float) -> Expr:
-    return _ap("mul0", a, b)
-
-
-def sinh(x: Expr) -> Expr:
-    return _ap("sinh", x)
-
-
-def cosh(x: Expr) -> Expr:
-    return _ap("cosh", x)
-
-
-def hypot(x: Expr | float, y: Expr | float) -> Expr:
-    return _ap("hypot", x, y)
-
-
-def sign(x: Expr) -> Expr:
-    return _ap("sign", x)
-
-
-def abs(x: Expr) -> Expr:
-    return _ap("abs", x)
-
-
-def sigmoid(x: Expr | float) -> Expr:
-    return _ap("sigmoid", x)
-
-
-def sigmoid_slope(x: Expr) -> Expr:
-    return _ap("sigmoid_slope", x)
-
-
-def sigmoid2(x: Expr | float) -> Expr:
-    return _ap("sigmoid2", x)
-
-
-def sigmoid2_slope(x: Expr) -> Expr:
-    return _ap("sigmoid2_slope", x)
-
-
-def expmx2(x: Expr) -> Expr:
-    return _ap("expmx2", x)
-
-
-def one_minus_sq(x: Expr) -> Expr:
-    return _ap("one_minus_sq", x)
-
-
-def hypot_ratio(x: Expr | float, y: Expr | float) -> Expr:
-    return _ap("hypot_ratio", x, y)
-
-
-def _atan2_partial(y: Expr, x: Expr, wrt_y: bool) -> Expr:
-    """x / (x^2 + y^2) (d/dy) or -y / (x^2 + y^2) (d/dx), the partials of atan2(y, x), as
-    hypot_ratio(x, y) / h and -hypot_ratio(y, x) / h:
-    x*x + y*y overflows from |x| ~ 1e154 and underflows below ~1e-154, while h = hypot(x, y)
-    does neither and the ratio a / h is in [-1, 1] (within 3 ulp in all, mpmath). Built from
-    hypot_ratio, whose own partials are products (s^2/h, -cs/h), the second derivatives are
-    sums of terms of one sign except where the truth (y^2 - x^2)/h^4 itself changes sign.
-    At the origin, where atan2 jumps, the partial is 0 like hypot's (a NaN argument stays
-    NaN: `eq`, not `gt`, picks the convention).
-    """
-    h = hypot(y, x)
-    ratio = hypot_ratio(x, y) if wrt_y else -hypot_ratio(y, x)
-    return where(eq(h, 0.0), 0.0, ratio / h)
-
-
-def _at_origin_zero(h: Expr, rule: Expr) -> Expr:
-    """`rule`, but 0 where h = hypot(x, y) is 0: the second derivatives of hypot at the
-    origin follow hypot'(0, 0) = 0 (like abs''(0) = 0), where s^2/h would be 0/0."""
-    return where(eq(h, 0.0), 0.0, rule)
-
-
-def where(c: Expr, a: Expr | float, b: Expr | float) -> Expr:
-    return _ap("where", c, a, b)
-
-
-def lt(x: Expr | float, y: Expr | float) -> Expr:
-    return _ap("lt", x, y)
-
-
-def gt(x: Expr | float, y: Expr | float) -> Expr:
-    return _ap("gt", x, y)
-
-
-def eq(x: Expr | float, y: Expr | float) -> Expr:
-    return _ap("eq", x, y)
-
-
-# --- NumPy semantics helpers (IEEE results, never Python exceptions) ---
-
-
-def _f(x: Arr) -> Arr:
-    return np.asarray(x, dtype=np.float64) * 1.0
-
-
-def _bool(x: Arr) -> Arr:
-    return np.where(x, 1.0, 0.0)
-
-
-_erf = np.vectorize(math.erf, otypes=[np.float64])
-_erfc = np.vectorize(math.erfc, otypes=[np.float64])
-
-
-def _sigmoid(x: Arr) -> Arr:
-    # the template's arithmetic (codegen.PYTHON): 1/(1 + t), times t where x < 0
-    x = _f(x)
-    t = np.exp(-np.abs(x))
-    return (1.0 / (1.0 + t)) * np.where(x >= 0.0, 1.0, t)
-
-
-def _sigmoid_slope(x: Arr) -> Arr:
-    t = np.exp(-np.abs(_f(x)))
-    return t / (1.0 + t) ** 2
-
-
-def _sigmoid2(x: Arr) -> Arr:
-    # sigmoid2(x) = 1/(1 + 2^-x) as the template computes it, from t = 2^-|x|
-    x = _f(x)
-    t = 2.0 ** -np.abs(x)
-    return (1.0 / (1.0 + t)) * np.where(x >= 0.0, 1.0, t)
-
-
-def _sigmoid2_slope(x: Arr) -> Arr:
-    t = 2.0 ** -np.abs(_f(x))
-    return t / (1.0 + t) ** 2
-
-
-def _expmx2(x: Arr) -> Arr:
-    # exp(-x^2) from x^2 = hi + lo, hi = fl(x*x): with Veltkamp's split x = xh + xl (xh the
-    # high 26 bits), xh*xh - hi is exact and lo = (xh*xh - hi) + xl*(xh + x) is correct to
-    # a relative 2^-52 (Dekker's product); exp(-hi - lo) = exp(-hi) * (1 - lo) to within
-    # lo^2 < 1e-26. So the error is that of exp, not x^2 eps (700 ulp near |x| = 26). Past
-    # |x| = 28, exp(-x^2) is 0 in float64 (and the split could overflow): no correction.
-    x = _f(x)
-    with np.errstate(all="ignore"):  # the unused branch at inf and NaN
-        xh = 134217729.0 * x - (134217729.0 * x - x)
-        lo = (xh * xh - x * x) + (x - xh) * (xh + x)
-        near = np.exp(-(x * x)) * (1.0 - lo)
-    return _f(np.where(np.abs(x) < 28.0, near, np.exp(-(x * x))))
-
-
-def _one_minus_sq(x: Arr) -> Arr:
-    x = _f(x)
-    return (1.0 - x) * (1.0 + x)
-
-
-def _hypot_ratio(x: Arr, y: Arr) -> Arr:
-    h = np.hypot(x, y)
-    return _f(np.where(h == 0.0, 0.0, np.divide(x, h)))
-
-
-def _logaddexp(a: Arr, b: Arr) -> Arr:
-    # the template's arithmetic, which is NumPy's npy_logaddexp: a tie (infinities of one
-    # sign included) is a + log(2); else max + log1p(exp(-|a - b|)); NaN propagates.
-    a, b = _f(a), _f(b)
-    with np.errstate(invalid="ignore"):  # inf - inf, in the branch a tie does not take
-        general = np.maximum(a, b) + np.log1p(np.exp(-np.abs(a - b)))
-    return _f(np.where(a == b, a + LN2, general))
-
-
-def _logaddexp2(a: Arr, b: Arr) -> Arr:
-    a, b = _f(a), _f(b)
-    with np.errstate(invalid="ignore"):
-        general = np.maximum(a, b) + np.log1p(2.0 ** (-np.abs(a - b))) * LOG2E
-    return _f(np.where(a == b, a + 1.0, general))
-
-
-def _softplus(x: Arr) -> Arr:
-    x = _f(x)
-    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
-
-
-def _sech2(x: Arr) -> Arr:
-    t = np.exp(-2.0 * np.abs(_f(x)))
-    return 4.0 * t / (1.0 + t) ** 2
-
-
-def _sp_bool(sp: Any, cond: Any) -> Any:
-    return sp.Piecewise((1, cond), (0, True))
-
-
-LN2: Final = math.log(2.0)
 LN10: Final = math.log(10.0)
-LOG2E: Final = 1.0 / math.log(2.0)
 HALF_LN2: Final = 0.5 * math.log(2.0)
 TWO_OVER_SQRT_PI: Final = 2.0 / math.sqrt(math.pi)
 ZERO: Final = None  # readable marker in the table: this partial is zero by definition
@@ -560,3 +331,8 @@ CONVENTIONS: Final = (
     Convention("where(x > 0, sqrt(x), -x)", (0.0,), (-1.0,), "only the branch taken counts", 0.0),
     Convention("where(x != 0, sin(x) / x, 1)", (0.0,), (0.0,), "sinc at 0: the taken branch", 0.0),
 )
+
+__all__ = [
+    "ABOVE_ONE", "ALIASES", "CONSTANTS", "CONVENTIONS", "OPS", "POSITIVE", "REAL", "UNIT",
+    "Convention", "Interval", "OpDef", "defop", "function_names", "resolve_function",
+]  # fmt: skip

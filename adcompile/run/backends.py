@@ -27,7 +27,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from adcompile.run import jit
 from adcompile.run.interpret import Plan
-from adcompile.run.vm.machine import Machine
+from adcompile.run.vm import Machine
 
 Shape = tuple[int, ...]
 

@@ -1,7 +1,8 @@
 """A NumPy interpreter of the IR: the no-JIT backend for huge formulas and a test oracle.
 
-Evaluates the live nodes in id order with each op's NumPy `impl` (IEEE semantics, arrays
-broadcast), dropping values after their last use so long chains stay small in memory.
+Evaluates the scheduled nodes (`schedule.Program.order`) with each op's NumPy `impl` (IEEE
+semantics, arrays broadcast), dropping values after their last use (`Program.dead_after`), so
+long chains stay small in memory.
 """
 
 from __future__ import annotations
@@ -13,33 +14,23 @@ import numpy as np
 
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.ops import OPS
+from adcompile.schedule import schedule
 
 
 class Plan:
-    """A precomputed evaluation order for some outputs of a graph."""
+    """The outputs of a graph, evaluated by stepping through its schedule (`schedule.Program`)."""
 
     def __init__(
         self, graph: Graph, inputs: Sequence[NodeId], outputs: Sequence[NodeId | None]
     ) -> None:
-        live = graph.live([o for o in outputs if o is not None])
-        self.inputs = tuple(inputs)
-        self.outputs = tuple(outputs)
-        self.consts = {
-            n: graph.nodes[n].attr
-            for n in range(len(graph))
-            if live[n] and graph.nodes[n].op == "const"
-        }
-        keep = {o for o in outputs if o is not None}
-        last: dict[NodeId, int] = {}
-        self.steps: list[tuple[NodeId, Any, tuple[NodeId, ...], tuple[NodeId, ...]]] = []
-        order = [n for n in range(len(graph)) if live[n] and graph.nodes[n].args]
-        for pos, nid in enumerate(order):
-            for a in graph.nodes[nid].args:
-                last[a] = pos
-        for pos, nid in enumerate(order):
-            node = graph.nodes[nid]
-            dead = tuple(a for a in set(node.args) if last[a] == pos and a not in keep)
-            self.steps.append((nid, OPS[node.op].impl, node.args, dead))
+        program = schedule(graph, inputs, outputs)
+        self.inputs = program.inputs
+        self.outputs = program.outputs
+        self.consts = {n: graph.nodes[n].attr for n in program.constants()}
+        self.steps: list[tuple[NodeId, Any, tuple[NodeId, ...], tuple[NodeId, ...]]] = [
+            (nid, OPS[graph.nodes[nid].op].impl, graph.nodes[nid].args, dead)
+            for nid, dead in zip(program.order, program.dead_after())
+        ]
 
     def __call__(self, *values: Any) -> tuple[Any, ...]:
         env: dict[NodeId, Any] = {n: np.float64(v) for n, v in self.consts.items()}

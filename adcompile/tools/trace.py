@@ -4,8 +4,9 @@ Rows are the nodes in evaluation order (inputs first): the node's name (the user
 `tK` of the generated code), its operation in formula syntax, its forward value, its adjoint
 (the derivative of the output with respect to it: reverse mode's `b_v`) and its local partials
 (the derivative of the node with respect to each argument: the factors the chain rule
-multiplies). Values come from the NumPy interpreter over one graph holding the program, every
-adjoint and every partial, so each number is what the compiled code computes.
+multiplies). The numbers come from `run.pointwise.at_point` (the NumPy interpreter over one
+graph holding the program, every adjoint and every partial, as graph views show them), so
+each number is what the compiled code computes.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from adcompile.ad.reverse import reverse
 from adcompile.api.evaluator import Formula
 from adcompile.api.results import bind
-from adcompile.codegen.python import Namer, formula_text, literal
+from adcompile.codegen.formula import formula_text
+from adcompile.codegen.kernel import Namer
+from adcompile.codegen.templates import literal
 from adcompile.ir.graph import NodeId
-from adcompile.ir.ops import OPS
-from adcompile.run.interpret import Plan
+from adcompile.run.pointwise import at_point
 
 
 @dataclass(frozen=True)
@@ -147,47 +148,23 @@ def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: Any) -> Tra
             f"({', '.join(program.output_names)})"
         )
     point = [float(v) for v in bind(formula.inputs, args, kwargs)]
-    graph = program.graph.copy()
+    graph = program.graph
     out = program.outputs[0]
     live = graph.live([out])
     order = [n for n in range(out + 1) if live[n] and graph.nodes[n].args]
-    adjoints: dict[NodeId, NodeId] = {}
-    reverse(graph, out, [*program.input_ids, *order], collect=adjoints)
-    partials: list[tuple[NodeId, NodeId, NodeId]] = []  # (node, argument, partial)
-    for nid in order:
-        node = graph.nodes[nid]
-        args_ = [graph.expr(a) for a in node.args]
-        for a, rule in zip(node.args, OPS[node.op].partials):
-            if graph.nodes[a].op == "const":
-                continue
-            p = rule(*args_, graph.expr(nid)) if rule is not None else 0.0  # 0: no path
-            partials.append((nid, a, p.id if not isinstance(p, float) else graph.const(p)))
     rows_ids = [*program.input_ids, *order]
-    wanted: list[NodeId | None] = [
-        *rows_ids,
-        *(adjoints.get(n) for n in rows_ids),
-        *(p for _, _, p in partials),
-    ]
-    values = [float(v) for v in Plan(graph, program.input_ids, wanted)(*point)]
-    count = len(rows_ids)
-    value_of = dict(zip(rows_ids, values[:count]))
-    adjoint_of = dict(zip(rows_ids, values[count : 2 * count]))
+    at = at_point(graph, program.input_ids, rows_ids, point, out, partials=True)
     namer = Namer(graph, program.input_ids)
     for nid in order:
         namer.define(nid)
-    partials_of: dict[NodeId, dict[str, float]] = {}
-    for (nid, a, _), v in zip(partials, values[2 * count :]):
-        found = partials_of.setdefault(nid, {})  # x * x: both partials are d/dx
-        found[namer.ref(a)] = found.get(namer.ref(a), 0.0) + v
     rows = []
     for nid in rows_ids:
         node = graph.nodes[nid]
         operation = "input"
         if node.args:
             operation = formula_text(node.op, [_ref(namer, graph, a) for a in node.args])
-        rows.append(
-            Row(namer.ref(nid), operation, value_of[nid], adjoint_of[nid], partials_of.get(nid, {}))
-        )
+        partials = {namer.ref(a): v for a, v in at.partials.get(nid, {}).items()}
+        rows.append(Row(namer.ref(nid), operation, at.values[nid], at.adjoints[nid], partials))
     notes = [graph.notes[n] for n in order if n in graph.notes]
     return Trace(program.output_names[0], tuple(rows), digits, tuple(dict.fromkeys(notes)))
 

@@ -1,0 +1,193 @@
+"""Kernels: the nodes some outputs need, scheduled, named and printed as flat SSA statements.
+
+Flat SSA, one assignment per node (nested expressions hit CPython's parser limits), in id
+order, which is topological; the statements are printed from a template table (`PYTHON` by
+default, `NUMPY` for code over arrays). Names: inputs and assigned values keep the user's
+names (made safe: keywords, builtins and generated-name patterns get a trailing `_`), other
+values are `t0, t1, ...` and the adjoint of `v` is `b_v`. Adjoint lines come in blocks headed
+by the forward statement they differentiate; a line multiplying by a chain-rule factor says
+which (`# d f / d x = ...`); a value made by a stability rewrite gets a
+`# stable rewrite: ...` line just above it (`graph.notes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from adcompile.codegen.formula import number_text, step_text
+from adcompile.codegen.templates import INTEGER_ARGS, MAX_INTEGER_POWER, PYTHON, literal, safe_name
+from adcompile.ir.graph import Graph, NodeId
+from adcompile.ir.node import SEED_MARK
+
+#: The comment heading each run of lines a pass made, by the pass's tag.
+SECTIONS: Final[dict[str, str]] = {
+    "adjoint": "# reverse: b_v is the derivative of the output with respect to v",
+    "tangent": "# forward mode: d_v is the derivative of v along the seed direction",
+}
+#: User names longer than this are not used in the code (`in0`, `t0`, ... instead).
+_MAX_NAME: Final = 40
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """Flat SSA for some outputs of a graph: the statement lines and what is returned."""
+
+    params: tuple[str, ...]
+    lines: tuple[str, ...]
+    returns: tuple[str, ...]
+    uses_np: bool
+
+    @property
+    def statements(self) -> int:
+        """How many assignments the kernel body has (comments not counted)."""
+        return sum(1 for line in self.lines if not line.startswith("#"))
+
+
+class Namer:
+    """Assigns each emitted node its SSA name, deterministically, in emission order."""
+
+    def __init__(self, graph: Graph, inputs: Sequence[NodeId]) -> None:
+        self.graph = graph
+        self.names: dict[NodeId, str] = {}
+        self.used: set[str] = set()
+        self.temps = 0
+        for k, nid in enumerate(inputs):
+            user = str(graph.nodes[nid].attr)
+            if user.startswith(SEED_MARK):
+                self.names[nid] = self.claim(user[len(SEED_MARK) :])
+            else:
+                self.names[nid] = self.claim(
+                    safe_name(user) if len(user) <= _MAX_NAME else f"in{k}"
+                )
+
+    def claim(self, name: str) -> str:
+        base, k = name, 2
+        while name in self.used:
+            name, k = f"{base}_{k}", k + 1
+        self.used.add(name)
+        return name
+
+    def ref(self, nid: NodeId) -> str:
+        node = self.graph.nodes[nid]
+        return literal(float(node.attr)) if node.op == "const" else self.names[nid]  # type: ignore[arg-type]
+
+    def define(self, nid: NodeId) -> str:
+        user = self.graph.names.get(nid)
+        primal = self.graph.bar.get(nid)
+        of = self.graph.dot.get(nid)
+        if user is not None and len(user) <= _MAX_NAME:
+            name = safe_name(user)
+        elif nid not in self.graph.origin:  # a forward value, even if it is also a derivative
+            name, self.temps = f"t{self.temps}", self.temps + 1
+        elif primal is not None and primal in self.names:
+            name = "b_" + self.names[primal].rstrip("_")
+        elif of is not None and of in self.names:
+            name = "d_" + self.names[of].rstrip("_")
+        else:
+            name, self.temps = f"t{self.temps}", self.temps + 1
+        self.names[nid] = self.claim(name)
+        return self.names[nid]
+
+
+def build_kernel(
+    graph: Graph,
+    inputs: Sequence[NodeId],
+    outputs: Sequence[NodeId | None],
+    grad_of: Sequence[NodeId | None] = (),
+    templates: dict[str, str] = PYTHON,
+) -> Kernel:
+    """Schedule and name the nodes that `outputs` need (None outputs are the constant 0).
+
+    `grad_of[j]`, when given, is the input whose derivative output j is: where that value
+    already has another name, an alias line `b_x = ...` makes the returned names say so.
+    """
+    namer = Namer(graph, inputs)
+
+    def label(nid: NodeId) -> str:
+        return _label(graph, namer, nid)
+
+    live = graph.live([o for o in outputs if o is not None])
+    lines: list[str] = []
+    text: dict[NodeId, str] = {}  # the statement that computed each emitted node
+    section = ""
+    group: tuple[str, NodeId] | None = None
+    uses_np = False
+    for nid, node in enumerate(graph.nodes):
+        if not live[nid] or not node.args:
+            continue
+        template = templates[node.op]
+        uses_np = uses_np or "np." in template
+        rhs = template.format(*_operands(graph, namer, node.op, node.args))
+        origin = graph.origin.get(nid)
+        if origin is None and section != "forward":
+            section = "forward"
+            lines.append("# forward")
+        if origin is not None and section != origin[0]:
+            section = origin[0]
+            lines.append(SECTIONS[section])
+        if origin is not None and origin != group:
+            group = origin
+            of = origin[1]
+            lines.append(f"# from {text.get(of) or _unemitted(graph, namer, of)}")
+        note = graph.notes.get(nid)
+        if note is not None:
+            lines.append(f"# stable rewrite: {note}")
+        name = namer.define(nid)
+        statement = f"{name} = {rhs}"
+        text[nid] = statement
+        step = graph.steps.get(nid)
+        if step is not None:  # the chain-rule factor this line multiplies by
+            of, arg, partial = step
+            statement += f"  # d {label(of)} / d {label(arg)}"
+            statement += f" = {step_text(graph, partial, origin, label)}"
+        lines.append(statement)
+    returns = [namer.ref(o) if o is not None else "0.0" for o in outputs]
+    aliases = [
+        (j, "b_" + namer.names[w].rstrip("_")) for j, w in enumerate(grad_of) if w is not None
+    ]
+    aliases = [(j, w) for j, w in aliases if w != returns[j] and w not in namer.used]
+    if aliases:
+        lines.append("# gradient")
+    for j, w in aliases:
+        lines.append(f"{namer.claim(w)} = {returns[j]}")
+        returns[j] = w
+    return Kernel(tuple(namer.names[i] for i in inputs), tuple(lines), tuple(returns), uses_np)
+
+
+def _label(graph: Graph, namer: Namer, nid: NodeId) -> str:
+    """A node's name in the code; for one this kernel does not compute, the name it would
+    have as a derivative (`b_x`), else `%id`."""
+    if nid in namer.names:
+        return namer.names[nid]
+    for prefix, table in (("b_", graph.bar), ("d_", graph.dot)):
+        if nid in graph.origin and table.get(nid) in namer.names:
+            return prefix + namer.names[table[nid]].rstrip("_")
+    return number_text(graph, nid) or f"%{nid}"
+
+
+def _unemitted(graph: Graph, namer: Namer, nid: NodeId) -> str:
+    """A node this kernel does not compute, as its formula over what it can name."""
+    node = graph.nodes[nid]
+    rhs = PYTHON[node.op].format(*(_label(graph, namer, a) for a in node.args))
+    label = _label(graph, namer, nid)
+    return (rhs if label.startswith("%") else f"{label} = {rhs}") + "  (not computed here)"
+
+
+def _operands(graph: Graph, namer: Namer, op: str, args: Sequence[NodeId]) -> list[str]:
+    refs = [namer.ref(a) for a in args]
+    k = INTEGER_ARGS.get(op)
+    if k is not None:
+        value = graph.const_value(args[k])
+        if value is not None and value.is_integer() and 0 <= value <= MAX_INTEGER_POWER:
+            refs[k] = str(int(value))
+    return refs
+
+
+def function_lines(kernel: Kernel, fname: str, decorators: list[str]) -> list[str]:
+    """The kernel as a Python function (its lines), under `decorators`."""
+    body = [("    " + line) for line in kernel.lines]
+    ret = ", ".join(kernel.returns) + ("," if len(kernel.returns) == 1 else "")
+    signature = f"def {fname}({', '.join(kernel.params)}):"
+    return [*decorators, signature, *body, f"    return {ret}"]

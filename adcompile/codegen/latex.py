@@ -1,0 +1,33 @@
+"""The LaTeX printer: a graph's outputs as the system of `to_sympy(..., cse=True)`, in LaTeX."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from adcompile.codegen.sympy import to_sympy
+from adcompile.ir.graph import Graph, NodeId
+
+
+def latex(
+    graph: Graph,
+    outputs: Sequence[NodeId],
+    labels: Sequence[str],
+    names: Mapping[NodeId, str] | None = None,
+) -> str:
+    """LaTeX of the outputs as the system of `to_sympy(..., cse=True)`.
+
+    One line per replacement (`t_{0} = ...`) and one per output (`labels[k] = ...`; labels
+    are LaTeX already), as an `aligned` block; a lone output without replacements is just
+    `label = expr`.
+    """
+    import sympy
+
+    if len(labels) != len(outputs):
+        raise ValueError(f"{len(labels)} labels for {len(outputs)} outputs")
+    replacements, exprs = to_sympy(graph, outputs, names, cse=True)
+    lines = [(sympy.latex(s), sympy.latex(e)) for s, e in replacements]
+    lines += [(label, sympy.latex(e)) for label, e in zip(labels, exprs)]
+    if len(lines) == 1:
+        return f"{lines[0][0]} = {lines[0][1]}"
+    body = " \\\\\n".join(f"{lhs} &= {rhs}" for lhs, rhs in lines)
+    return "\\begin{aligned}\n" + body + "\n\\end{aligned}"

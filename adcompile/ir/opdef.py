@@ -1,0 +1,65 @@
+"""The shape of the op table: `OpDef` (one primitive), `defop`, domains, and `OPS` itself.
+
+`adcompile.ir.ops` fills `OPS` with the table; every pass and printer reads it from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from adcompile.ir.graph import Expr
+
+Partial = Callable[..., "Expr | float"] | None
+Arr = Any  # a float or a NumPy array
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """An open interval of valid (well-conditioned) inputs for an argument."""
+
+    lo: float
+    hi: float
+
+
+REAL: Final = Interval(-3.0, 3.0)
+POSITIVE: Final = Interval(0.1, 3.0)
+UNIT: Final = Interval(-0.9, 0.9)
+ABOVE_ONE: Final = Interval(1.1, 3.0)
+
+
+@dataclass(frozen=True, slots=True)
+class OpDef:
+    """One primitive: see the module docstring."""
+
+    name: str
+    arity: int
+    impl: Callable[..., Arr]
+    partials: tuple[Partial, ...]
+    sympy: Callable[..., Any]
+    domain: tuple[Interval, ...]
+    commutative: bool = False
+    boolean: bool = False  # result is always exactly 0.0 or 1.0
+    function: bool = True  # callable by name in the formula language
+    smooth: bool = True  # differentiable almost everywhere with a nonzero derivative
+    selects: bool = False  # a partial is exactly 0 where an argument is not selected
+    aliases: tuple[str, ...] = ()  # other spellings in the language (`_ALIAS_COLUMN`)
+
+
+OPS: Final[dict[str, OpDef]] = {}
+
+
+def defop(
+    name: str,
+    arity: int,
+    impl: Callable[..., Arr],
+    partials: tuple[Partial, ...],
+    sympy: Callable[..., Any],
+    domain: tuple[Interval, ...] | None = None,
+    **flags: Any,
+) -> None:
+    """Declare an op in `OPS` (flags: the boolean fields of `OpDef`, and `aliases`)."""
+    assert len(partials) == arity, name
+    OPS[name] = OpDef(name, arity, impl, partials, sympy, domain or (REAL,) * arity, **flags)
