@@ -7,8 +7,7 @@
 """
 
 from adcompile._version import __version__
-from adcompile.api.evaluator import Evaluator, Formula, compile
-from adcompile.api.results import Grad
+from adcompile.api import Evaluator, Formula, Grad, compile
 from adcompile.errors import (
     ArityError,
     CacheWarning,

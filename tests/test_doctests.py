@@ -7,13 +7,10 @@ import importlib
 
 import pytest
 
-import adcompile
-from adcompile.api import evaluator as api
-
-trace_module = importlib.import_module("adcompile.tools.trace")
+MODULES = ["adcompile", "adcompile.api.formula", "adcompile.api.results", "adcompile.tools.trace"]
 
 
-@pytest.mark.parametrize("module", [adcompile, api, trace_module], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [importlib.import_module(m) for m in MODULES], ids=MODULES)
 def test_docstring_examples(module) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0, f"{module.__name__} has no examples"

@@ -16,7 +16,7 @@ import pytest
 import sympy
 
 import adcompile as adc
-from adcompile.api.evaluator import Evaluator, Formula
+from adcompile.api import Evaluator, Formula
 from adcompile.ir.ops import ALIASES, OPS
 from adcompile.tools import cli
 

@@ -302,3 +302,21 @@ def bind(inputs: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any])
             f"{', '.join(repr(m) for m in missing)}"
         )
     return [bound[n] for n in inputs]
+
+
+def unshared(ins: list[np.ndarray], outs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The inputs, with a copy of each that may share memory with an out array: the kernel
+    writes outputs while it still reads inputs, so overlap would read results as inputs
+    (NumPy's ufuncs copy in the same way)."""
+    return [a.copy() if a.ndim and any(np.may_share_memory(a, o) for o in outs) else a for a in ins]
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays share an element (interleaved views that only share bounds do not;
+    a case too hard to decide counts as shared)."""
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=10**5))  # type: ignore[arg-type]
+    except np.exceptions.TooHardError:
+        return True

@@ -27,6 +27,7 @@ from adcompile.codegen.kernel import Namer
 from adcompile.codegen.templates import literal
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.node import SEED_MARK
+from adcompile.schedule import schedule
 
 #: Graph-wide settings and the defaults every node and edge starts from.
 HEADER: Final = (
@@ -170,7 +171,7 @@ def drawn_nodes(
 ) -> list[NodeId]:
     """The nodes a graph shows, in id order: the inputs, the operations the outputs need and
     constants that are outputs themselves (other constants are folded into labels)."""
-    live = graph.live([o for o in outputs if o is not None])
+    live = schedule(graph, inputs, outputs).live
     shown = set(inputs) | {o for o in outputs if o is not None}
     return [
         nid for nid, node in enumerate(graph.nodes) if nid in shown or (live[nid] and node.args)

@@ -20,6 +20,7 @@ from adcompile.codegen.formula import number_text, step_text
 from adcompile.codegen.templates import INTEGER_ARGS, MAX_INTEGER_POWER, PYTHON, literal, safe_name
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.node import SEED_MARK
+from adcompile.schedule import schedule
 
 #: The comment heading each run of lines a pass made, by the pass's tag.
 SECTIONS: Final[dict[str, str]] = {
@@ -108,15 +109,14 @@ def build_kernel(
     def label(nid: NodeId) -> str:
         return _label(graph, namer, nid)
 
-    live = graph.live([o for o in outputs if o is not None])
+    program = schedule(graph, inputs, outputs)
     lines: list[str] = []
     text: dict[NodeId, str] = {}  # the statement that computed each emitted node
     section = ""
     group: tuple[str, NodeId] | None = None
     uses_np = False
-    for nid, node in enumerate(graph.nodes):
-        if not live[nid] or not node.args:
-            continue
+    for nid in program.order:
+        node = graph.nodes[nid]
         template = templates[node.op]
         uses_np = uses_np or "np." in template
         rhs = template.format(*_operands(graph, namer, node.op, node.args))

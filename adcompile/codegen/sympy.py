@@ -18,6 +18,7 @@ from typing import Any, Final
 from adcompile.front.from_sympy import sympy_constant
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.ops import OPS
+from adcompile.schedule import schedule
 
 #: In `to_sympy(cse=True)`, an expression nested deeper than this (in SymPy levels, estimated
 #: from the op templates) becomes a replacement: SymPy's printers recurse over the tree.
@@ -140,7 +141,7 @@ def to_sympy(
     import sympy
 
     outputs = list(outputs)
-    live = graph.live(outputs)
+    live = schedule(graph, (), outputs).live
     nodes = graph.nodes
     value: dict[NodeId, Any] = {}
 

@@ -18,13 +18,15 @@ copies nothing; only a broadcast that cannot be expressed in two axes is copied.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from adcompile.ir.graph import Graph
+from adcompile.ir.node import NodeId
 from adcompile.run import jit
 from adcompile.run.interpret import Plan
 from adcompile.run.vm import Machine
@@ -179,3 +181,19 @@ def _collapse(shape: Shape, arrays: Sequence[np.ndarray]) -> tuple[list[int], li
     if len(dims) > 2:
         return None
     return dims, [as_strided(a, tuple(dims), tuple(s)) for a, s in zip(arrays, strides)]
+
+
+Runner = NumbaRunner | VMRunner | PlanRunner
+#: How a backend builds its runner: (graph, input ids, output ids, the Numba source, the
+#: kernel's name); the source is a callable because only the Numba backend prints it.
+RunnerFactory = Callable[
+    [Graph, Sequence[NodeId], Sequence[NodeId | None], Callable[[], str], str], Runner
+]
+#: The backend registry: name -> runner factory. `compile(backend=...)` takes these names
+#: and "auto" (Numba up to `api.evaluator.JIT_MAX_STATEMENTS` statements, the VM above).
+BACKENDS: Final[dict[str, RunnerFactory]] = {
+    "numba": lambda graph, ins, outs, source, name: NumbaRunner(source(), name),
+    "vm": lambda graph, ins, outs, source, name: VMRunner(Machine(graph, ins, outs)),
+    "numpy": lambda graph, ins, outs, source, name: PlanRunner(Plan(graph, ins, outs)),
+}
+BACKEND_NAMES: Final = ("auto", *BACKENDS)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from adcompile.api.evaluator import Formula, compile
+from adcompile.api import Formula, compile
 from adcompile.api.results import bind
 
 #: Default tolerances: the AD modes agree to rounding; differences and SymPy less so.

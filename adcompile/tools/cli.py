@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from adcompile._version import __version__
-from adcompile.api.evaluator import Evaluator
-from adcompile.api.evaluator import compile as compile_formula
+from adcompile.api import BACKEND_NAMES, Evaluator
+from adcompile.api import compile as compile_formula
 from adcompile.errors import FormulaError, ParseError
 from adcompile.front.parse import parse
 from adcompile.tools.trace import trace
@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--show", choices=SHOW, help="print the generated Python, Numba module, IR, LaTeX or SymPy"
     )
-    p.add_argument("--backend", choices=("auto", "numba", "vm", "numpy"), default="auto")
+    p.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
     p.add_argument(
         "--trace", action="store_true", help="print every node's value and adjoint (with --at)"
     )

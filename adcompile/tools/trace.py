@@ -16,13 +16,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from adcompile.api.evaluator import Formula
+from adcompile.api import Formula
 from adcompile.api.results import bind
 from adcompile.codegen.formula import formula_text
 from adcompile.codegen.kernel import Namer
 from adcompile.codegen.templates import literal
 from adcompile.ir.graph import NodeId
 from adcompile.run.pointwise import at_point
+from adcompile.schedule import schedule
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: Any) -> Tra
         b     sin(a)     0.8415           1  db/da = 0.5403
         t0    x + b       2.841           1  dt0/dx = 1  dt0/db = 1
     """
-    from adcompile.api.evaluator import compile
+    from adcompile.api import compile
 
     formula = compile(f) if isinstance(f, str) else f
     program = formula._program
@@ -150,8 +151,7 @@ def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: Any) -> Tra
     point = [float(v) for v in bind(formula.inputs, args, kwargs)]
     graph = program.graph
     out = program.outputs[0]
-    live = graph.live([out])
-    order = [n for n in range(out + 1) if live[n] and graph.nodes[n].args]
+    order = schedule(graph, program.input_ids, [out]).order
     rows_ids = [*program.input_ids, *order]
     at = at_point(graph, program.input_ids, rows_ids, point, out, partials=True)
     namer = Namer(graph, program.input_ids)
