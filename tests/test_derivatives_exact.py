@@ -39,7 +39,7 @@ from adcompile import codegen
 from adcompile.api import Formula
 from adcompile.front.parse import parse
 from adcompile.ir import rewrites as simplify
-from adcompile.ir.graph import Graph, Program
+from adcompile.ir.graph import Graph, Parsed
 from adcompile.ir.ops import OPS, Interval
 
 #: Values, gradients and jvps: each comes from one accurate rule, a few roundings deep.
@@ -116,7 +116,7 @@ def _op_formula(name: str) -> Callable[[bool, str], Formula]:
         out = graph.apply(name, *ids)
         assert graph.nodes[out].op == name, f"{name} on distinct inputs was rewritten"
         text = f"{name}({', '.join(names)})"
-        program = Program(text, graph, names, ids, (out,), ("value",))
+        program = Parsed(text, graph, names, ids, (out,), ("value",))
         return Formula(program, None, backend, stable)  # type: ignore[arg-type]
 
     return build
@@ -210,7 +210,7 @@ def _text_cases() -> list[Case]:
         points += [("tail", p) for p in _tails([Interval(-3.0, 3.0)] * len(names))]
         points = [(w, p) for w, p in points if w in kinds]
 
-        def expr(p: Program = program) -> sympy.Expr:
+        def expr(p: Parsed = program) -> sympy.Expr:
             return to_sympy(p.graph, p.outputs)[0]
 
         cases.append(Case(text, _text_formula(text), expr, names, tuple(points)))

@@ -29,7 +29,7 @@ from adcompile.codegen.sympy import to_sympy
 from adcompile.front.from_sympy import from_sympy, sympy_expr_type
 from adcompile.front.parse import parse
 from adcompile.front.sympy_text import MAX_INLINE
-from adcompile.ir.graph import Graph, NodeId, Program
+from adcompile.ir.graph import Graph, NodeId, Parsed
 from adcompile.ir.ops import OPS
 from adcompile.run.interpret import Plan
 
@@ -37,7 +37,7 @@ x, y, z = sympy.symbols("x y z", real=True)
 RNG_POINTS = np.random.default_rng(12345).uniform(-1.9, 1.9, size=(4, 3))
 
 
-def values(program: Program, point: Any) -> list[float]:
+def values(program: Parsed, point: Any) -> list[float]:
     """The program's outputs at `point` (a value per input), by the NumPy interpreter."""
     plan = Plan(program.graph, program.input_ids, program.outputs)
     return [float(v) for v in plan(*point)]
@@ -61,7 +61,7 @@ def tree_size(expr: Any) -> int:
     return count
 
 
-def round_trip(text: str, inputs: tuple[str, ...] = INPUTS) -> tuple[Program, Program]:
+def round_trip(text: str, inputs: tuple[str, ...] = INPUTS) -> tuple[Parsed, Parsed]:
     """text -> IR -> SymPy -> text -> IR."""
     program = parse(text, inputs)
     exprs = to_sympy(program.graph, program.outputs)
@@ -174,7 +174,7 @@ def test_cse_uses_the_ir_sharing_and_user_names() -> None:
     assert exprs[0].subs(reps[0][0], reps[0][1]) == to_sympy(program.graph, program.outputs)[0]
 
 
-def _exponential_program(levels: int = 40) -> Program:
+def _exponential_program(levels: int = 40) -> Parsed:
     """As a tree this formula has about 3**levels nodes; as a graph, 3 per level."""
     lines = ["a1 = x*x + x*y"] + [
         f"a{k} = a{k - 1}*a{k - 1} + a{k - 1}" for k in range(2, levels + 1)

@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 
 from adcompile.ad.forward import forward
 from adcompile.ad.reverse import reverse
-from adcompile.ir.graph import Graph, NodeId, Program
+from adcompile.ir.graph import Graph, NodeId, Parsed
 from adcompile.ir.node import SEED_MARK
 
 Kind = Literal["value", "value_and_grad", "grad", "jvp", "vjp", "jacobian", "hessian", "hvp"]
@@ -146,7 +146,7 @@ def labels(
     return tuple(table[kind]())
 
 
-def _values(program: Program, first: int = 0) -> Layout:
+def _values(program: Parsed, first: int = 0) -> Layout:
     n = len(program.outputs)
     return first if n == 1 else tuple(range(first, first + n))
 
@@ -159,7 +159,7 @@ def _listed(wrt: Sequence[str]) -> str:
     return ", ".join(wrt) if len(wrt) <= 8 else f"{len(wrt)} inputs"
 
 
-def _value(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
+def _value(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
     graph = program.graph.copy()
     outputs: list[NodeId | None] = list(program.outputs)
     return Derived(
@@ -167,8 +167,8 @@ def _value(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
     )
 
 
-def _gradient(kind: str) -> Callable[[Program, tuple[str, ...], bool], Derived]:
-    def build(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
+def _gradient(kind: str) -> Callable[[Parsed, tuple[str, ...], bool], Derived]:
+    def build(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
         graph = program.graph.copy()
         ids = _ids(program, wrt)
         outputs = [program.outputs[0], *reverse(graph, program.outputs[0], ids)]
@@ -182,7 +182,7 @@ def _gradient(kind: str) -> Callable[[Program, tuple[str, ...], bool], Derived]:
     return build
 
 
-def _jvp(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
+def _jvp(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
     graph = program.graph.copy()
     ids = _ids(program, wrt)
     dots = _seed_inputs(graph, "d", wrt)
@@ -202,7 +202,7 @@ def _jvp(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
     )
 
 
-def _vjp(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
+def _vjp(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
     graph = program.graph.copy()
     ids = _ids(program, wrt)
     names = _unique(program.output_names)
@@ -220,7 +220,7 @@ def _vjp(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
     )
 
 
-def _jacobian(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
+def _jacobian(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
     graph = program.graph.copy()
     ids = _ids(program, wrt)
     values = list(program.outputs)
@@ -235,7 +235,7 @@ def _jacobian(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
     return Derived(graph, program.input_ids, (), entries, [None] * len(entries), layout, what)
 
 
-def _hessian(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
+def _hessian(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
     graph, ids, along = _over_gradient(program, wrt)
     one = graph.const(1.0)
     columns = [along({w: one}) for w in ids]
@@ -245,7 +245,7 @@ def _hessian(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
     return Derived(graph, program.input_ids, (), entries, [None] * len(entries), layout, what)
 
 
-def _hvp(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
+def _hvp(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
     graph, ids, along = _over_gradient(program, wrt)
     dots = _seed_inputs(graph, "d", wrt)
     products = along(dict(zip(ids, dots)))
@@ -257,7 +257,7 @@ def _hvp(program: Program, wrt: tuple[str, ...], bare: bool) -> Derived:
 
 
 def _over_gradient(
-    program: Program, wrt: tuple[str, ...]
+    program: Parsed, wrt: tuple[str, ...]
 ) -> tuple[Graph, list[NodeId], Callable[[dict[NodeId, NodeId]], list[NodeId | None]]]:
     """A copy of the graph with the gradient appended, and forward mode over that gradient:
     `along(seeds)` gives the tangent of each gradient entry (a Hessian column for a unit
@@ -290,12 +290,12 @@ def _through(found: list[NodeId | None], wanted: list[NodeId | None]) -> list[No
     return [next(it) if w is not None else None for w in wanted]
 
 
-def _ids(program: Program, wrt: Sequence[str]) -> list[NodeId]:
+def _ids(program: Parsed, wrt: Sequence[str]) -> list[NodeId]:
     where = dict(zip(program.inputs, program.input_ids))  # a dict: linear in the inputs
     return [where[w] for w in wrt]
 
 
-BUILDERS: dict[str, Callable[[Program, tuple[str, ...], bool], Derived]] = {
+BUILDERS: dict[str, Callable[[Parsed, tuple[str, ...], bool], Derived]] = {
     "value": _value,
     "value_and_grad": _gradient("value_and_grad"),
     "grad": _gradient("grad"),
@@ -310,7 +310,7 @@ BUILDERS: dict[str, Callable[[Program, tuple[str, ...], bool], Derived]] = {
 SINGLE_OUTPUT = frozenset({"value_and_grad", "grad", "hessian", "hvp"})
 
 
-def derive(program: Program, kind: Kind, wrt: tuple[str, ...], bare: bool) -> Derived:
+def derive(program: Parsed, kind: Kind, wrt: tuple[str, ...], bare: bool) -> Derived:
     """The graph and layout of evaluator `kind` (see the module docstring)."""
     derived = BUILDERS[kind](program, wrt, bare)
     outputs = program.output_names

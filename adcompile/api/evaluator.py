@@ -35,7 +35,7 @@ from adcompile.api.results import (
 from adcompile.codegen import dot as viz
 from adcompile.codegen.sympy import to_sympy
 from adcompile.errors import did_you_mean
-from adcompile.ir.graph import Program, pformat
+from adcompile.ir.graph import Parsed, pformat
 from adcompile.run.backends import BACKENDS, NumbaRunner, Runner
 from adcompile.run.pointwise import at_point, numbers
 
@@ -88,7 +88,7 @@ class Evaluator:
 
     def __init__(
         self,
-        program: Program,
+        program: Parsed,
         kind: Kind,
         wrt: tuple[str, ...],
         bare: bool,

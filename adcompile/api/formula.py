@@ -19,7 +19,7 @@ from adcompile.codegen import dot as viz
 from adcompile.errors import did_you_mean
 from adcompile.front import from_sympy as symbolic
 from adcompile.front.parse import check_input_name, parse
-from adcompile.ir.graph import Program
+from adcompile.ir.graph import Parsed
 from adcompile.run.backends import BACKEND_NAMES
 from adcompile.run.pointwise import at_point, numbers
 
@@ -35,7 +35,7 @@ class Formula:
 
     def __init__(
         self,
-        program: Program,
+        program: Parsed,
         inputs: Sequence[str] | None,
         backend: Backend,
         stable: bool = True,

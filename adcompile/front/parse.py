@@ -1,6 +1,6 @@
 """Text to IR: the Lark LALR parser over `grammar/adcompile.lark` and a non-recursive IR builder.
 
-`parse(text, inputs)` returns a `Program` (a `Graph` plus input and output ids). One parser is
+`parse(text, inputs)` returns a `Parsed` (a `Graph` plus input and output ids). One parser is
 built per process; each call parses to a tree and runs a fresh `Transformer_NonRecursive` that
 creates every node through `Graph.apply` (so deep formulas never hit the recursion limit).
 Lark's exceptions and every semantic problem become `FormulaError`s with line, column and caret.
@@ -29,7 +29,7 @@ from adcompile.errors import (
     UnknownFunctionError,
     did_you_mean,
 )
-from adcompile.ir.graph import Graph, Program
+from adcompile.ir.graph import Graph, Parsed
 from adcompile.ir.node import FoldError, NodeId
 from adcompile.ir.ops import CONSTANTS, OPS, function_names, resolve_function
 
@@ -93,8 +93,8 @@ def check_input_name(name: object, what: str = "input") -> str:
 _WORDS = frozenset({"and", "or", "not"})
 
 
-def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True) -> Program:
-    """Parse `text` into a `Program`; `inputs` fixes the input names and their order.
+def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True) -> Parsed:
+    """Parse `text` into a `Parsed`; `inputs` fixes the input names and their order.
 
     `stable=False` builds the graph without the stability rewrites (`simplify.STABLE`).
 
@@ -271,7 +271,7 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
                     column,
                 )
 
-    def program(self) -> Program:
+    def program(self) -> Parsed:
         kind, what, _ = self.statements[-1]
         if kind == "assign":
             outputs: tuple[NodeId, ...] = (self.env[what],)
@@ -284,7 +284,7 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
             if len(outputs) == 1 and named[0] is None and outputs[0] not in self.graph.names:
                 names = ("value",)
         ids = tuple(self.graph.input(n) for n in self.inputs)
-        return Program(self.text, self.graph, tuple(self.inputs), ids, outputs, names)
+        return Parsed(self.text, self.graph, tuple(self.inputs), ids, outputs, names)
 
 
 def _suggest(name: str, arity: int) -> str:

@@ -23,7 +23,7 @@ from adcompile.ir.node import FoldError, Node, NodeId, node_key
 from adcompile.ir.ops import OPS
 from adcompile.ir.rewrites import RULES, STABLE
 
-__all__ = ["Expr", "FoldError", "Graph", "Node", "NodeId", "Program", "pformat", "verify"]
+__all__ = ["Expr", "FoldError", "Graph", "Node", "NodeId", "Parsed", "pformat", "verify"]
 
 
 class Graph:
@@ -229,7 +229,7 @@ def pformat(graph: Graph, outputs: Sequence[NodeId] | None = None) -> str:
 
 
 @dataclass(frozen=True)
-class Program:
+class Parsed:
     """A parsed formula: its graph, inputs (in order) and outputs (the front ends make it;
     the AD passes and the API read it)."""
 
