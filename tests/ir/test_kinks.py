@@ -18,7 +18,7 @@ import adcompile as adc
 from adcompile.ir.ops import CONVENTIONS, Convention
 
 BACKENDS = ("numba", "vm", "numpy")
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _id(c: Convention) -> str:

@@ -1,8 +1,8 @@
-"""Golden files: the generated code of the seed examples, byte for byte (tests/golden/).
+"""Golden files: the generated code of the seed examples, byte for byte (tests/codegen/golden/).
 
 The printed code is part of the product (it goes on lecture slides), so a change to it must be
-deliberate: run `ADCOMPILE_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py`, read the
-diff of tests/golden/, and commit it. The files are also regenerated in a subprocess with
+deliberate: run `ADCOMPILE_UPDATE_GOLDEN=1 python -m pytest tests/codegen/test_golden.py`, read the
+diff of tests/codegen/golden/, and commit it. The files are also regenerated in a subprocess with
 another hash seed, which must give the same bytes (content-addressed caching relies on it).
 """
 
