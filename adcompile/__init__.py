@@ -17,10 +17,12 @@ from adcompile.errors import (
     UndefinedNameError,
     UnknownFunctionError,
 )
+from adcompile.ir.ops import CONVENTIONS
 from adcompile.tools.check import GradCheck, check_grad
 from adcompile.tools.trace import Trace, trace
 
 __all__ = [
+    "CONVENTIONS",
     "ArityError",
     "CacheWarning",
     "ConstantError",

@@ -13,6 +13,8 @@ import pytest
 
 import adcompile as adc
 
+pytestmark = pytest.mark.slow  # each runs an example script in a fresh interpreter
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 README = ROOT / "README.md"

@@ -150,7 +150,7 @@ class Evaluator:
         if numba:
             return codegen.module_source(self._kernel, self._fname, self._header, self.numba_source)
         kernel = codegen.build_kernel(
-            self._graph, self._input_ids, self._outputs, self._derived.grad_of, codegen.NUMPY
+            self._graph, self._input_ids, self._outputs, self._derived.grad_of, "numpy"
         )
         return codegen.module_source(kernel, self._fname, self._header)
 

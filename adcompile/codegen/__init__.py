@@ -7,22 +7,10 @@ from adcompile.codegen.formula import formula_text, step_text
 from adcompile.codegen.kernel import Kernel, Namer, build_kernel
 from adcompile.codegen.numba import numba_source
 from adcompile.codegen.python import header_comment, module_source, python_source
-from adcompile.codegen.templates import (
-    INTEGER_ARGS,
-    MAX_INTEGER_POWER,
-    NUMPY,
-    PYTHON,
-    check_tables,
-    literal,
-    safe_name,
-)
+from adcompile.codegen.templates import check_tables, literal, safe_name, template
 from adcompile.ir.node import SEED_MARK  # read by api.evaluator as `codegen.SEED_MARK`
 
 __all__ = [
-    "INTEGER_ARGS",
-    "MAX_INTEGER_POWER",
-    "NUMPY",
-    "PYTHON",
     "SEED_MARK",
     "Kernel",
     "Namer",
@@ -36,4 +24,5 @@ __all__ = [
     "python_source",
     "safe_name",
     "step_text",
+    "template",
 ]

@@ -1,39 +1,27 @@
 """Formula-language text for people: one op (`formula_text`) or a subtree with minimal parentheses.
 
 Trace tables, graph labels and the chain-rule comments of the generated code show operations
-the way the user writes them (`a * b`, `x^2`, `exp(e)`), not as Python.
+the way the user writes them (`a * b`, `x^2`, `exp(e)`), not as Python: spelled from the op
+table's `infix` column, parenthesised by its `precedence` column.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Final
 
 from adcompile.codegen.templates import literal
 from adcompile.ir.graph import Graph, NodeId
-
-#: One op in the formula language, for people (trace tables, graph labels, comments):
-#: the infix ops, and `name(args)` for the rest (`formula_text`).
-FORMULA: Final[dict[str, str]] = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "neg": "-{0}", "pow": "{0}^{1}", "mul0": "{0} * {1}",
-    "lt": "{0} < {1}", "le": "{0} <= {1}", "gt": "{0} > {1}", "ge": "{0} >= {1}",
-    "eq": "{0} == {1}", "ne": "{0} != {1}", "and": "{0} and {1}", "or": "{0} or {1}",
-    "not": "not {0}",
-}  # fmt: skip
-
-#: Binding strength of the infix ops in formula text (function calls and leaves bind tightest).
-PRECEDENCE: Final[dict[str, int]] = {
-    "or": 1, "and": 2, "not": 3, "lt": 4, "le": 4, "gt": 4, "ge": 4, "eq": 4, "ne": 4,
-    "add": 5, "sub": 5, "mul": 6, "div": 6, "mul0": 6, "neg": 7, "pow": 8,
-}  # fmt: skip
-_ATOM: Final = 10
+from adcompile.ir.opdef import ATOM, POW
+from adcompile.ir.ops import OPS
 
 
 def formula_text(op: str, args: Sequence[str]) -> str:
-    """One node as formula-language text: `a * b`, `exp(e)`, `where(c, a, b)`."""
-    template = FORMULA.get(op)
-    return template.format(*args) if template else f"{op}({', '.join(args)})"
+    """One node as formula-language text: `a * b`, `exp(e)`, `where(c, a, b)` (the op
+    table's `infix` column for operators, `name(args)` for the rest)."""
+    spec = OPS.get(op)
+    if spec is not None and spec.infix is not None:
+        return spec.infix.format(*args)
+    return f"{op}({', '.join(args)})"
 
 
 def number_text(graph: Graph, nid: NodeId) -> str | None:
@@ -68,13 +56,14 @@ def step_text(
         if not (d < depth and node.args and graph.origin.get(nid) == group):
             leaf = number_text(graph, nid) or name(nid)
             signed = d > 0 and leaf.startswith("-")
-            done[(nid, d)] = (f"({leaf})" if signed else leaf, _ATOM)
+            done[(nid, d)] = (f"({leaf})" if signed else leaf, ATOM)
             continue
-        prec = PRECEDENCE.get(node.op, _ATOM)
+        prec = OPS[node.op].precedence
         parts = []
         for k, a in enumerate(node.args):
             t, p = done[(a, d + 1)]
-            tight = prec == _ATOM or p > prec or (p == prec and k == 0 and node.op != "pow")
+            # left-associative levels; `^` (POW) groups to the right, as in the grammar
+            tight = prec == ATOM or p > prec or (p == prec and k == 0 and prec != POW)
             parts.append(t if tight else f"({t})")
         done[(nid, d)] = (formula_text(node.op, parts), prec)
     return done[(root, 0)][0]

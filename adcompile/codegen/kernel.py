@@ -1,13 +1,13 @@
 """Kernels: the nodes some outputs need, scheduled, named and printed as flat SSA statements.
 
 Flat SSA, one assignment per node (nested expressions hit CPython's parser limits), in id
-order, which is topological; the statements are printed from a template table (`PYTHON` by
-default, `NUMPY` for code over arrays). Names: inputs and assigned values keep the user's
-names (made safe: keywords, builtins and generated-name patterns get a trailing `_`), other
-values are `t0, t1, ...` and the adjoint of `v` is `b_v`. Adjoint lines come in blocks headed
-by the forward statement they differentiate; a line multiplying by a chain-rule factor says
-which (`# d f / d x = ...`); a value made by a stability rewrite gets a
-`# stable rewrite: ...` line just above it (`graph.notes`).
+order, which is topological; the statements are printed from a template column of the op
+table (`OpDef.python` by default, `OpDef.numpy` for code over arrays). Names: inputs and
+assigned values keep the user's names (made safe: keywords, builtins and generated-name
+patterns get a trailing `_`), other values are `t0, t1, ...` and the adjoint of `v` is `b_v`.
+Adjoint lines come in blocks headed by the forward statement they differentiate; a line
+multiplying by a chain-rule factor says which (`# d f / d x = ...`); a value made by a
+stability rewrite gets a `# stable rewrite: ...` line just above it (`graph.notes`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from adcompile.codegen.formula import number_text, step_text
-from adcompile.codegen.templates import INTEGER_ARGS, MAX_INTEGER_POWER, PYTHON, literal, safe_name
+from adcompile.codegen.templates import Target, literal, safe_name, template, whole_exponent
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.node import SEED_MARK
 from adcompile.schedule import schedule
@@ -97,7 +97,7 @@ def build_kernel(
     inputs: Sequence[NodeId],
     outputs: Sequence[NodeId | None],
     grad_of: Sequence[NodeId | None] = (),
-    templates: dict[str, str] = PYTHON,
+    target: Target = "python",
 ) -> Kernel:
     """Schedule and name the nodes that `outputs` need (None outputs are the constant 0).
 
@@ -117,9 +117,9 @@ def build_kernel(
     uses_np = False
     for nid in program.order:
         node = graph.nodes[nid]
-        template = templates[node.op]
-        uses_np = uses_np or "np." in template
-        rhs = template.format(*_operands(graph, namer, node.op, node.args))
+        spelling = template(node.op, target)
+        uses_np = uses_np or "np." in spelling
+        rhs = spelling.format(*_operands(graph, namer, node.op, node.args))
         origin = graph.origin.get(nid)
         if origin is None and section != "forward":
             section = "forward"
@@ -170,18 +170,16 @@ def _label(graph: Graph, namer: Namer, nid: NodeId) -> str:
 def _unemitted(graph: Graph, namer: Namer, nid: NodeId) -> str:
     """A node this kernel does not compute, as its formula over what it can name."""
     node = graph.nodes[nid]
-    rhs = PYTHON[node.op].format(*(_label(graph, namer, a) for a in node.args))
+    rhs = template(node.op).format(*(_label(graph, namer, a) for a in node.args))
     label = _label(graph, namer, nid)
     return (rhs if label.startswith("%") else f"{label} = {rhs}") + "  (not computed here)"
 
 
 def _operands(graph: Graph, namer: Namer, op: str, args: Sequence[NodeId]) -> list[str]:
     refs = [namer.ref(a) for a in args]
-    k = INTEGER_ARGS.get(op)
-    if k is not None:
-        value = graph.const_value(args[k])
-        if value is not None and value.is_integer() and 0 <= value <= MAX_INTEGER_POWER:
-            refs[k] = str(int(value))
+    whole = whole_exponent(graph, op, args)
+    if whole is not None:
+        refs[whole[0]] = str(whole[1])
     return refs
 
 

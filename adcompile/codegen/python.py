@@ -39,7 +39,7 @@ def python_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
 def module_source(
     kernel: Kernel, fname: str, header: Sequence[str], numba_module: str | None = None
 ) -> str:
-    """A standalone module: `kernel` (printed with `NUMPY` templates) as a function of NumPy
+    """A standalone module: `kernel` (printed from the `numpy` column) as a function of NumPy
     arrays or numbers, needing only NumPy; or, given `numba_module` (`numba_source`'s text),
     that module made standalone (its helpers inlined) plus `evaluate`, a broadcasting
     wrapper around its batch driver. Both return a tuple of the kernel's outputs."""

@@ -1,1 +1,3 @@
-"""front"""
+"""Front ends: formula text (the Lark grammar) and SymPy expressions to the IR (`ir.graph.Parsed`).
+Every input name enters through `front.parse.check_input_name`.
+"""

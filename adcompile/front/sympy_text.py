@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from adcompile.ir.opdef import AND, ATOM, CMP, NOT, OR, POW, PROD, SUM, UNARY
 from adcompile.ir.ops import OPS
 
 #: A subexpression whose text is longer than this becomes an assignment.
@@ -25,9 +26,6 @@ MAX_INLINE: Final = 80
 MAX_REPEATED: Final = 12
 #: Integers (numerators, denominators) up to this size are exact in a float64.
 EXACT_INTEGER: Final = 2**53
-
-# Precedence levels of the formula language, loosest first (see the grammar).
-OR, AND, NOT, CMP, SUM, PROD, UNARY, POW, ATOM = range(9)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ _erfc = np.vectorize(math.erfc, otypes=[np.float64])
 
 
 def _sigmoid(x: Arr) -> Arr:
-    # the template's arithmetic (codegen.PYTHON): 1/(1 + t), times t where x < 0
+    # the template's arithmetic (the op table's `python` column): 1/(1 + t), times t where x < 0
     x = _f(x)
     t = np.exp(-np.abs(x))
     return (1.0 / (1.0 + t)) * np.where(x >= 0.0, 1.0, t)

@@ -1,6 +1,8 @@
-"""The shape of the op table: `OpDef` (one primitive), `defop`, domains, and `OPS` itself.
+"""The shape of the op table: `OpDef` (one primitive), `defop`, domains, precedence levels,
+and `OPS` itself.
 
-`adcompile.ir.ops` fills `OPS` with the table; every pass and printer reads it from there.
+`adcompile.ir.ops` fills `OPS` with the table (and merges in the spelling columns of
+`adcompile.ir.spellings`); every pass and printer reads it from there.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ POSITIVE: Final = Interval(0.1, 3.0)
 UNIT: Final = Interval(-0.9, 0.9)
 ABOVE_ONE: Final = Interval(1.1, 3.0)
 
+#: Precedence levels of the formula language, loosest first (the grammar's rules): the
+#: `precedence` column, and what the printers of formula text compare. A function call
+#: `name(args)`, a name and a number bind like an atom.
+OR, AND, NOT, CMP, SUM, PROD, UNARY, POW, ATOM = range(9)
+
 
 @dataclass(frozen=True, slots=True)
 class OpDef:
@@ -45,7 +52,13 @@ class OpDef:
     function: bool = True  # callable by name in the formula language
     smooth: bool = True  # differentiable almost everywhere with a nonzero derivative
     selects: bool = False  # a partial is exactly 0 where an argument is not selected
-    aliases: tuple[str, ...] = ()  # other spellings in the language (`_ALIAS_COLUMN`)
+    # the spelling columns (adcompile.ir.spellings, merged in by adcompile.ir.ops):
+    aliases: tuple[str, ...] = ()  # other spellings in the language
+    python: str = ""  # scalar Python (and Numba) expression over `{0}, {1}, ...`
+    numpy: str = ""  # the same over arrays: NumPy functions, `np.where` for a branch
+    infix: str | None = None  # operator spelling in formula text; None: `name(args)`
+    precedence: int = ATOM  # binding strength of `infix` in formula text
+    integer_power: int | None = None  # the argument printed as a whole exponent, 0..64
 
 
 OPS: Final[dict[str, OpDef]] = {}
@@ -60,6 +73,7 @@ def defop(
     domain: tuple[Interval, ...] | None = None,
     **flags: Any,
 ) -> None:
-    """Declare an op in `OPS` (flags: the boolean fields of `OpDef`, and `aliases`)."""
+    """Declare an op in `OPS` (flags: the boolean fields of `OpDef`; the spelling columns
+    are merged in afterwards)."""
     assert len(partials) == arity, name
     OPS[name] = OpDef(name, arity, impl, partials, sympy, domain or (REAL,) * arity, **flags)

@@ -3,8 +3,10 @@
 Each `OpDef` holds the op's arity, its NumPy semantics (`impl`, used for constant folding and
 the NumPy interpreter), one partial-derivative rule per argument (written as IR through `Expr`
 arithmetic, in terms of the arguments and the op's own output), the SymPy equivalent, the
-domain used to sample valid inputs, and flags. Reverse mode, the printers, the SymPy bridge
-and the test strategies all read this table; no pass switches on op names.
+domain used to sample valid inputs, flags, and the spelling columns of `spellings.py` (Python
+and NumPy templates, infix spelling and precedence, integer power, aliases). Reverse mode, the
+printers, the VM, the SymPy bridge and the test strategies all read this table; no pass
+switches on op names.
 
 A partial rule receives `(*args, out)` as `Expr` handles and returns an `Expr` (or a float).
 `None` in the partials tuple means "zero by definition" (comparisons, `floor`, ...).
@@ -70,7 +72,24 @@ from adcompile.ir.numeric import (
     _softplus,
     _sp_bool,
 )
-from adcompile.ir.opdef import ABOVE_ONE, OPS, POSITIVE, REAL, UNIT, Interval, OpDef, defop
+from adcompile.ir.opdef import (
+    ABOVE_ONE,
+    ATOM,
+    OPS,
+    POSITIVE,
+    REAL,
+    UNIT,
+    Interval,
+    OpDef,
+    defop,
+)
+from adcompile.ir.spellings import (
+    ALIAS_COLUMN,
+    INFIX_COLUMN,
+    INTEGER_POWER_COLUMN,
+    NUMPY_COLUMN,
+    PYTHON_COLUMN,
+)
 
 LN10: Final = math.log(10.0)
 HALF_LN2: Final = 0.5 * math.log(2.0)
@@ -263,16 +282,19 @@ defop("ceil",  1, np.ceil,  (ZERO,), lambda sp, x: sp.ceiling(x), smooth=False)
 defop("stop_gradient", 1, _f, (ZERO,), lambda sp, x: x, smooth=False)
 # fmt: on
 
-#: The alias column of the table: other spellings of an op accepted in the language, those
-#: that users of NumPy (`arcsin`, `power`) and SymPy (`ln`, `Abs`) type.
-_ALIAS_COLUMN: Final[dict[str, tuple[str, ...]]] = {
-    "stop_gradient": ("detach",),
-    "asin": ("arcsin",), "acos": ("arccos",), "atan": ("arctan",), "atan2": ("arctan2",),
-    "asinh": ("arcsinh",), "acosh": ("arccosh",), "atanh": ("arctanh",),
-    "log": ("ln",), "abs": ("Abs",), "pow": ("power",),
-}  # fmt: skip
-for _op, _names in _ALIAS_COLUMN.items():
-    OPS[_op] = replace(OPS[_op], aliases=_names)
+#: The spelling columns (`spellings.py`: other names in the language, Python and NumPy
+#: templates, infix operators and their precedence, the integer power) merged into the table.
+for _op, _def in list(OPS.items()):
+    _infix, _level = INFIX_COLUMN.get(_op, (None, ATOM))
+    OPS[_op] = replace(
+        _def,
+        aliases=ALIAS_COLUMN.get(_op, ()),
+        python=PYTHON_COLUMN[_op],
+        numpy=NUMPY_COLUMN[_op],
+        infix=_infix,
+        precedence=_level,
+        integer_power=INTEGER_POWER_COLUMN.get(_op),
+    )
 #: Spellings accepted in the language for an op of another name (alias -> op).
 ALIASES: Final[dict[str, str]] = {a: d.name for d in OPS.values() for a in d.aliases}
 #: Named constants of the language (an assignment may shadow them).

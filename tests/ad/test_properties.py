@@ -13,6 +13,7 @@ from typing import Any
 
 import mpmath
 import numpy as np
+import pytest
 import sympy
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -69,6 +70,7 @@ def agree(got: float, want: float, rtol: float) -> bool:
 # --- (a) reverse mode against SymPy -------------------------------------------------------
 
 
+@pytest.mark.slow
 @given(text=formulas(smooth=True), point=points())
 def test_gradient_matches_sympy_derivative(text: str, point: tuple[float, float, float]) -> None:
     value, grad = numpy_formula(text).value_and_grad()(*point)

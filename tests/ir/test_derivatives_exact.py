@@ -35,7 +35,6 @@ import pytest
 import sympy
 from sympy_bridge import symbol, to_sympy
 
-from adcompile import codegen
 from adcompile.api import Formula
 from adcompile.front.parse import parse
 from adcompile.ir import rewrites as simplify
@@ -474,6 +473,6 @@ def test_every_piecewise_stable_form_lists_its_kinks() -> None:
     piecewise = {
         n
         for n, op in OPS.items()
-        if op.smooth and not op.boolean and _PIECEWISE_TEMPLATE.search(codegen.PYTHON[n])
+        if op.smooth and not op.boolean and _PIECEWISE_TEMPLATE.search(op.python)
     }
     assert piecewise - NOT_KINKS == set(KINKS), piecewise ^ set(KINKS)

@@ -433,6 +433,7 @@ def test_deep_formula_end_to_end(name: str, want: tuple[float, float]) -> None:
     assert math.isclose(grad, want[1], rel_tol=1e-12), (grad, want[1])
 
 
+@pytest.mark.slow
 def test_long_sum_end_to_end() -> None:
     text = "+".join("x" for _ in range(LONG))
     with recursion_limit(150):

@@ -3,6 +3,7 @@ each op's NumPy `impl` against its Python template run through Numba."""
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 
@@ -17,6 +18,7 @@ import adcompile as adc
 from adcompile import codegen
 from adcompile.front.parse import grammar_path
 from adcompile.ir.graph import Expr, Graph
+from adcompile.ir.opdef import ATOM
 from adcompile.ir.ops import OPS, OpDef, resolve_function
 from adcompile.run import jit
 from adcompile.run.interpret import Plan
@@ -200,9 +202,39 @@ def test_gradient_conventions_end_to_end(text: str, at: float, want: float) -> N
 # --- (b) printer totality ---------------------------------------------------------------------
 
 
-def test_python_templates_cover_the_op_table() -> None:
-    assert set(codegen.PYTHON) == set(OPS), set(codegen.PYTHON) ^ set(OPS)
+#: The argument fields `{0}`, `{1}`, ... of a template.
+_FIELDS = re.compile(r"\{(\d)\}")
+
+
+def test_every_op_has_every_spelling_column() -> None:
     codegen.check_tables()
+    for name, op in OPS.items():
+        every_arg = {str(k) for k in range(op.arity)}
+        for column in (op.python, op.numpy):
+            assert set(_FIELDS.findall(column)) == every_arg, (name, column)
+            ast.parse(column.format(*(f"a{k}" for k in range(op.arity))), mode="eval")
+        if op.infix is None:
+            assert op.precedence == ATOM, name
+        else:
+            assert set(_FIELDS.findall(op.infix)) == every_arg, (name, op.infix)
+            assert op.precedence < ATOM, name
+        assert op.integer_power is None or 0 <= op.integer_power < op.arity, name
+        assert codegen.template(name) == op.python
+        assert codegen.template(name, "numpy") == op.numpy
+
+
+def test_numpy_spellings_work_on_arrays() -> None:
+    """No `math.` call, no builtin `abs`, no conditional expression or `and`/`or`/`not`:
+    those take only scalars."""
+    scalar_only = re.compile(r"\bmath\.|(?<![\w.])abs\(|\b(if|else|and|or|not)\b")
+    for name, op in OPS.items():
+        assert not scalar_only.search(op.numpy), (name, op.numpy)
+
+
+def test_infix_column_spells_the_operators_of_the_language() -> None:
+    infix = {name for name, op in OPS.items() if op.infix is not None}
+    assert infix - {"mul0"} == grammar_aliases() & set(OPS), infix
+    assert OPS["mul0"].infix == OPS["mul"].infix  # mul0 is a product, for people
 
 
 def grammar_aliases() -> set[str]:

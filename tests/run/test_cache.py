@@ -32,11 +32,14 @@ from hypothesis import strategies as st
 import adcompile as adc
 from adcompile.run import cache, jit
 
+pytestmark = pytest.mark.slow  # each damages a cache and runs fresh interpreters on it
+
 FORMULA = "log(x*y) + sin(x)^2*exp(-y)"
 SCRIPT = f"""
 import os
 import numpy as np
 import adcompile as adc
+
 vg = adc.compile({FORMULA!r}).value_and_grad()
 v, g = vg(2.0, 3.0)  # the scalar kernel: compiled (or loaded) on import
 exec(os.environ.get("ADC_TEST_BETWEEN", ""))

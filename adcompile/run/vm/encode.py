@@ -7,10 +7,11 @@ Every value lives in a register. A register is freed after the last read of its 
 registers for its value (its gradient needs the forward values the reverse sweep reads). A
 destination is allocated before its arguments are freed, so it never overlaps them and the
 VM's loops stay vectorisable. Constants and inputs are loaded by `loadc` and `loadin`
-instructions at their place in id order. An op of `templates.INTEGER_ARGS` (`pow`) whose
-argument is a whole constant in 0..64 gets the opcode `pow:imm` with the exponent as an
-immediate: it multiplies by repeated squaring exactly as Numba does for the printer's
-integer literal (the same products in the same order), one vector pass per product.
+instructions at their place in id order. An op with an integer-power argument in the op
+table (`OpDef.integer_power`: `pow`'s exponent) where it is a whole constant in 0..64 gets
+the opcode `pow:imm` with the exponent as an immediate: it multiplies by repeated squaring
+exactly as Numba does for the printer's integer literal (the same products in the same
+order), one vector pass per product.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Final
 
 import numpy as np
 
-from adcompile.codegen import templates
+from adcompile.codegen.templates import whole_exponent
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.ops import OPS
 from adcompile.schedule import schedule
@@ -36,7 +37,7 @@ IMMEDIATE_SUFFIX: Final = ":imm"
 def opcode_names() -> tuple[str, ...]:
     """Every opcode's name, by opcode: the loads, the ops of `OPS`, their immediate forms."""
     names = ["loadc", "loadin", *OPS]
-    names += [op + IMMEDIATE_SUFFIX for op in templates.INTEGER_ARGS]
+    names += [op + IMMEDIATE_SUFFIX for op, spec in OPS.items() if spec.integer_power is not None]
     return tuple(names)
 
 
@@ -46,12 +47,13 @@ OPCODES: Final[dict[str, int]] = {name: code for code, name in enumerate(opcode_
 
 def check_tables() -> None:
     """Assert every op has an opcode and a template the VM source is printed from."""
-    missing = set(OPS) - set(templates.PYTHON)
-    assert not missing, f"ops without a Python template: {sorted(missing)}"
-    missing = set(OPS) - set(OPCODES)
-    assert not missing, f"ops without a VM opcode: {sorted(missing)}"
-    for op, k in templates.INTEGER_ARGS.items():
-        assert op in OPS and 0 <= k < OPS[op].arity, f"bad INTEGER_ARGS entry {op}: {k}"
+    missing = sorted(op for op, spec in OPS.items() if not spec.python)
+    assert not missing, f"ops without a Python template: {missing}"
+    missing = sorted(set(OPS) - set(OPCODES))
+    assert not missing, f"ops without a VM opcode: {missing}"
+    for op, spec in OPS.items():
+        k = spec.integer_power
+        assert k is None or 0 <= k < spec.arity, f"bad integer_power of {op}: {k}"
 
 
 @dataclass(frozen=True)
@@ -65,28 +67,11 @@ class Encoded:
     n_inputs: int
 
 
-def _immediate(graph: Graph, op: str, args: Sequence[NodeId]) -> tuple[int, int] | None:
-    """(argument index, value) when the printer would print that argument as an integer."""
-    k = templates.INTEGER_ARGS.get(op)
-    if k is None:
-        return None
-    value = graph.const_value(args[k])
-    if value is None or not value.is_integer() or not 0 <= value <= templates.MAX_INTEGER_POWER:
-        return None
-    return k, int(value)
-
-
-#: The power template: with a whole exponent as an immediate, the VM multiplies by
-#: repeated squaring like Numba's integer power (the same products in the same order).
-_POWER: Final = "{0} ** {1}"
-
-
-_WITH_IMMEDIATE: Final = frozenset(templates.INTEGER_ARGS)
-
-
 def by_squaring(op: str, k: int) -> bool:
-    """Whether op's immediate form is the power by squaring (it needs a scratch register)."""
-    return templates.PYTHON[op] == _POWER and k == 1
+    """Whether op's immediate form (argument k) is the power by squaring (it needs a scratch
+    register): with a whole exponent as an immediate, the VM multiplies by repeated squaring
+    like Numba's integer power (the same products in the same order)."""
+    return OPS[op].integer_power == k
 
 
 def encode(graph: Graph, inputs: Sequence[NodeId], outputs: Sequence[NodeId | None]) -> Encoded:
@@ -104,7 +89,7 @@ def encode(graph: Graph, inputs: Sequence[NodeId], outputs: Sequence[NodeId | No
     immediates: dict[NodeId, tuple[int, int]] = {}
     for nid in program.order:
         op, args, _ = nodes[nid]
-        imm = _immediate(graph, op, args) if op in _WITH_IMMEDIATE else None
+        imm = whole_exponent(graph, op, args)
         if imm is not None:
             immediates[nid] = imm
 

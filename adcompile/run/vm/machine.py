@@ -2,7 +2,7 @@
 
 Numba's compile time grows faster than linearly with the size of a straight-line kernel
 (DESIGN.md section 1b), so big formulas run here instead: ONE generic Numba module
-(`source.vm_source`, printed from the op template table `codegen.PYTHON`), compiled once per
+(`source.vm_source`, printed from the op table's `python` column), compiled once per
 adcompile version and loaded from Numba's disk cache by later processes (`jit.load`), runs
 any program `encode.encode` makes. This module loads it and drives it: a `Machine` keeps
 per-thread buffers (parameter block, input descriptors, register files) so a call writes a

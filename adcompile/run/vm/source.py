@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Final
 
-from adcompile.codegen import templates
 from adcompile.ir.ops import OPS
 from adcompile.run.vm.encode import (
     IMMEDIATE_SUFFIX,
@@ -104,9 +103,10 @@ _SQUARING: Final = [
 def _templates() -> dict[str, tuple[str, int | None]]:
     """Every opcode name but the loads: (its template, the immediate argument or None)."""
     check_tables()
-    table: dict[str, tuple[str, int | None]] = {op: (templates.PYTHON[op], None) for op in OPS}
-    for op, k in templates.INTEGER_ARGS.items():
-        table[op + IMMEDIATE_SUFFIX] = (templates.PYTHON[op], k)
+    table: dict[str, tuple[str, int | None]] = {op: (spec.python, None) for op, spec in OPS.items()}
+    for op, spec in OPS.items():
+        if spec.integer_power is not None:
+            table[op + IMMEDIATE_SUFFIX] = (spec.python, spec.integer_power)
     return table
 
 
