@@ -3,8 +3,8 @@
 Every consumer below the API reads one `Program` instead of recomputing liveness: the code
 printers (which nodes to emit, in which order), the NumPy interpreter (when a value can be
 dropped), the VM (which register a value lives in), the SymPy and DOT printers. A `Program`
-is computed once per evaluator (`schedule(graph, inputs, outputs)`); a pass over the IR is a
-loop over `order`, never a recursion.
+is made once per graph and set of outputs (`schedule(graph, inputs, outputs)` returns the
+same object to every consumer); a pass over the IR is a loop over `order`, never a recursion.
 
 - `order`: the live nodes with arguments (computations), in id order, which is topological;
 - `live`: whether each node id is needed for some wanted output (leaves included);
@@ -98,7 +98,18 @@ class Program:
 
 
 def schedule(graph: Graph, inputs: Sequence[NodeId], outputs: Sequence[NodeId | None]) -> Program:
-    """The `Program` computing `outputs` (None: an identically zero output) of `graph`."""
+    """The `Program` computing `outputs` (None: an identically zero output) of `graph`,
+    made once per graph, size, inputs and outputs: an evaluator's kernel printer,
+    interpreter and VM get the one object (kept in `graph.memo`; the graph is append-only,
+    so a program made at a given size stays right, and the size is part of the key)."""
+    key = ("schedule", len(graph.nodes), tuple(inputs), tuple(outputs))
+    found = graph.memo.get(key)
+    if not isinstance(found, Program):
+        found = graph.memo[key] = _schedule(graph, inputs, outputs)
+    return found
+
+
+def _schedule(graph: Graph, inputs: Sequence[NodeId], outputs: Sequence[NodeId | None]) -> Program:
     wanted = [o for o in outputs if o is not None]
     live = graph.live(wanted)
     nodes = graph.nodes

@@ -39,6 +39,8 @@ class Graph:
         # chain-rule product -> (node, argument, d node / d argument), for the printers
         self.steps: dict[NodeId, tuple[NodeId, NodeId, NodeId]] = {}
         self.tag: tuple[str, NodeId] | None = None  # recorded for nodes created meanwhile
+        # what later stages made of this graph, by their own keys (the schedule's programs)
+        self.memo: dict[object, object] = {}
         self.strict_fold = False  # raise FoldError when folding makes inf/NaN from finite
         self.stable = True  # apply the stability rewrites of `simplify.STABLE`
         self.notes: dict[NodeId, str] = {}  # node -> what stability rewrite produced it

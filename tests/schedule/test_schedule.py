@@ -79,3 +79,24 @@ def test_the_interpreter_runs_the_schedule() -> None:
     plan = Plan(p.graph, p.input_ids, p.outputs)
     (value,) = plan(np.float64(2.0), np.float64(3.0))
     assert value == pytest.approx((np.sin(6.0) + 6.0) ** 2)
+
+
+def test_an_evaluator_schedules_its_program_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel printer, the interpreter and the VM of one evaluator read one Program."""
+    import adcompile as adc
+    from adcompile import schedule as module
+
+    made: list[object] = []
+    real = module._schedule
+
+    def counting(*args: object) -> object:
+        made.append(args)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "_schedule", counting)
+    vg = adc.compile("a = x*y; sin(a) + a^2", backend="numpy").value_and_grad()
+    assert vg(2.0, 3.0)[0] == pytest.approx(np.sin(6.0) + 36.0)
+    _ = vg.source, vg.numba_source
+    assert len(made) == 1, f"scheduled {len(made)} times"
+    p = parse("x*y + 1")
+    assert schedule(p.graph, p.input_ids, p.outputs) is schedule(p.graph, p.input_ids, p.outputs)
