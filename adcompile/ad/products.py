@@ -13,7 +13,7 @@
 | `hessian`        |                         | d2 value / d w_i d w_j, by rows | fwd over rev |
 | `hvp`            | a tangent `d_w` per wrt | H d, one per wrt                | fwd over rev |
 
-Seeds are input nodes whose names carry `codegen.SEED_MARK` (no language name does), so they
+Seeds are input nodes whose names carry `ir.node.SEED_MARK` (no language name does), so they
 never collide with the user's inputs. `Derived.layout` says how the flat kernel outputs form
 the result: nested tuples of output indices (a `Grad` level is marked by the wrt names), or a
 matrix shape.

@@ -33,9 +33,11 @@ from adcompile.api.results import (
     unshared,
 )
 from adcompile.codegen import dot as viz
+from adcompile.codegen.latex import latex_system
 from adcompile.codegen.sympy import to_sympy
 from adcompile.errors import did_you_mean
 from adcompile.ir.graph import Parsed, pformat
+from adcompile.ir.node import SEED_MARK
 from adcompile.run.backends import BACKENDS, NumbaRunner, Runner
 from adcompile.run.pointwise import at_point, numbers
 
@@ -176,7 +178,7 @@ class Evaluator:
         full = [next(exprs) if o is not None else sympy.Integer(0) for o in self._outputs]
         seeds = {
             sympy.Symbol(str(self._graph.nodes[i].attr), real=True): sympy.Symbol(
-                str(self._graph.nodes[i].attr)[len(codegen.SEED_MARK) :], real=True
+                str(self._graph.nodes[i].attr)[len(SEED_MARK) :], real=True
             )
             for i in self._input_ids[self._arity :]
         }
@@ -188,15 +190,8 @@ class Evaluator:
     def latex(self) -> str:
         """LaTeX of what this evaluator computes: shared parts as `t_{k}`, then each output
         under its name (`\\frac{\\partial f}{\\partial x}`, ...), as an `aligned` block."""
-        import sympy
-
         replacements, exprs = self.to_sympy(cse=True)
-        lines = [(sympy.latex(k), sympy.latex(v)) for k, v in replacements]
-        lines += [(label, sympy.latex(e)) for label, e in zip(self._derived.labels, exprs)]
-        if len(lines) == 1:
-            return f"{lines[0][0]} = {lines[0][1]}"
-        body = " \\\\\n".join(f"{k} &= {v}" for k, v in lines)
-        return "\\begin{aligned}\n" + body + "\n\\end{aligned}"
+        return latex_system(replacements, exprs, self._derived.labels)
 
     def graph(self, *args: Any, **kwargs: Any) -> viz.Dot:
         """What this evaluator computes as a graph, in DOT (a `viz.Dot`).

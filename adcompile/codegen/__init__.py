@@ -8,10 +8,8 @@ from adcompile.codegen.kernel import Kernel, Namer, build_kernel
 from adcompile.codegen.numba import numba_source
 from adcompile.codegen.python import header_comment, module_source, python_source
 from adcompile.codegen.templates import check_tables, literal, safe_name, template
-from adcompile.ir.node import SEED_MARK  # read by api.evaluator as `codegen.SEED_MARK`
 
 __all__ = [
-    "SEED_MARK",
     "Kernel",
     "Namer",
     "build_kernel",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from adcompile.codegen.sympy import to_sympy
 from adcompile.ir.graph import Graph, NodeId
@@ -20,11 +21,17 @@ def latex(
     are LaTeX already), as an `aligned` block; a lone output without replacements is just
     `label = expr`.
     """
-    import sympy
-
     if len(labels) != len(outputs):
         raise ValueError(f"{len(labels)} labels for {len(outputs)} outputs")
     replacements, exprs = to_sympy(graph, outputs, names, cse=True)
+    return latex_system(replacements, exprs, labels)
+
+
+def latex_system(replacements: Sequence[Any], exprs: Sequence[Any], labels: Sequence[str]) -> str:
+    """A SymPy system `(replacements, exprs)` (as `sympy.cse` gives it) in LaTeX: one line per
+    replacement and one per expression under its label, as an `aligned` block."""
+    import sympy
+
     lines = [(sympy.latex(s), sympy.latex(e)) for s, e in replacements]
     lines += [(label, sympy.latex(e)) for label, e in zip(labels, exprs)]
     if len(lines) == 1:

@@ -52,6 +52,7 @@ def _parser() -> Lark:
             grammar_path().read_text(encoding="utf-8"),
             parser="lalr",
             maybe_placeholders=False,
+            transformer=_Callbacks(),
         )
 
 
@@ -99,50 +100,55 @@ def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True)
     `stable=False` builds the graph without the stability rewrites (`simplify.STABLE`).
 
     Raises:
-        FormulaError: for any problem with the text, with line, column and a caret excerpt;
+        FormulaError: for any problem with the text, with line, column and caret excerpt;
             also for a name in `inputs` that `check_input_name` refuses.
     """
     if inputs is not None:
         inputs = tuple(check_input_name(name) for name in inputs)
-    try:
-        tree = _parser().parse(_one_line_break(text))
-    except UnexpectedInput as exc:
-        raise _syntax_error(_one_line_break(text), exc).with_source(text) from None
-    first_assigned: dict[str, tuple[int, int]] = {}
-    for k, stmt in enumerate(tree.children):
-        if isinstance(stmt, Tree) and stmt.data == "assign":
-            tok = stmt.children[0]
-            first_assigned.setdefault(str(tok), (k, getattr(tok, "line", 1)))
-    builder = _BuildIR(text, inputs, first_assigned)
+    builder = _BuildIR(text, inputs)
     builder.graph.stable = stable
+    source = _one_line_break(text)
+    outer = getattr(_local, "builder", None)  # a parse inside a parse (never, but be safe)
+    _local.builder = builder
     try:
-        builder.transform(tree)
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, FormulaError):
-            raise exc.orig_exc.with_source(text) from None
-        raise
+        _parser().parse(source)
+    except UnexpectedInput as exc:
+        # a syntax error anywhere wins over the semantic errors found before it
+        raise _syntax_error(source, exc).with_source(text) from None
+    finally:
+        _local.builder = outer
+    try:
+        builder.finish()
+    except FormulaError as exc:
+        raise exc.with_source(text) from None
     return builder.program()
 
 
 # --- IR builder --------------------------------------------------------------------------
 
 _MALFORMED_NUMBER = re.compile(r"[eE][+-]?$")
-# What each expression rule returns: the node and the position where the expression starts
-# (tracked here instead of Lark's propagate_positions, which doubles the parse time).
-Val = tuple[NodeId, int, int]
+# What each expression callback returns: the node, the position where the expression starts
+# (tracked here instead of Lark's propagate_positions, which doubles the parse time), and
+# the name when the expression starts with a variable at that position (else None): a
+# result written as a bare name is called by that name.
+Val = tuple[NodeId, int, int, "str | None"]
+
+#: The builder of the parse running in this thread: the module-level parser's callbacks
+#: forward to it, so concurrent parses in several threads never mix.
+_local = threading.local()
 
 
-class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
-    """Tree to graph, bottom-up and left to right, resolving names as statements go."""
+class _BuildIR:
+    """Lark callbacks to graph, bottom-up and left to right as the LALR parser reduces,
+    resolving names as statements go.
 
-    def __init__(
-        self,
-        text: str,
-        inputs: tuple[str, ...] | None,
-        first_assigned: dict[str, tuple[int, int]],
-    ) -> None:
-        super().__init__()
-        self.first_assigned = first_assigned  # name -> (statement index, line)
+    No tree is built. The first semantic error is kept and the parse goes on with the
+    `_skip_*` callbacks, so that a syntax error later in the text still wins, and so that an
+    assignment after a read of the same name (read before it is assigned) is seen; `finish`
+    then raises the error the text shows first.
+    """
+
+    def __init__(self, text: str, inputs: tuple[str, ...] | None) -> None:
         self.text = text
         self.graph = Graph()
         self.graph.strict_fold = True
@@ -151,8 +157,15 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
         for name in self.inputs:
             self.graph.names.setdefault(self.graph.input(name), name)
         self.env: dict[str, NodeId] = {}
+        # names that resolve the same in every statement (inputs, constants) once resolved
+        self.known: dict[str, NodeId] = {}
+        if inputs is not None:
+            self.known.update((name, self.graph.input(name)) for name in inputs)
         self.statements: list[tuple[str, Any, Any]] = []
-        self.spelled: dict[tuple[int, int], tuple[str, NodeId]] = {}  # names as written
+        self.count = 0  # statements reduced so far (also after an error)
+        self.first_assigned: dict[str, tuple[int, int]] = {}  # name -> (statement, line)
+        self.first_read: dict[str, tuple[int, Token]] = {}  # unassigned name -> (statement, token)
+        self.error: FormulaError | None = None
 
     # -- leaves --------------------------------------------------------------------------
     def number(self, children: list[Token]) -> Val:
@@ -165,46 +178,43 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
             raise ConstantError(
                 f"numeric literal {shown!r} is outside the float64 range", *_at(tok)
             )
-        return (self.graph.const(value), *_at(tok))
+        return (self.graph.const(value), tok.line, tok.column, None)
 
     def var(self, children: list[Token]) -> Val:
         tok = children[0]
-        nid = self._resolve(tok)
-        self.spelled[_at(tok)] = (str(tok), nid)
-        return (nid, *_at(tok))
-
-    def _resolve(self, tok: Token) -> NodeId:
         name = str(tok)
-        if name in self.env:
-            return self.env[name]
-        if self.declared is not None and name in self.declared:
-            return self.graph.input(name)
-        later = self.first_assigned.get(name)
-        if later is not None and later[0] > len(self.statements):
-            raise UndefinedNameError(
-                f"'{name}' is read before it is assigned on line {later[1]} "
-                "(an assignment applies from its own line on)",
-                *_at(tok),
-            )
+        nid = self.env.get(name)
+        if nid is None:
+            nid = self.known.get(name)
+            if nid is None:
+                nid = self._resolve(name, tok)
+        return (nid, tok.line, tok.column, name)
+
+    def _resolve(self, name: str, tok: Token) -> NodeId:
+        """A name neither assigned yet nor resolved before."""
+        # if it is assigned in a later statement, this read is an error (`finish`)
+        self.first_read.setdefault(name, (self.count, tok))
         if name in CONSTANTS:
-            return self.graph.const(CONSTANTS[name])
-        if resolve_function(name) is not None:
+            nid = self.graph.const(CONSTANTS[name])
+        elif resolve_function(name) is not None:
             raise UndefinedNameError(f"'{name}' is a function: call it as {name}(...)", *_at(tok))
-        if self.declared is not None:
+        elif self.declared is not None:
             known = [*self.env, *self.declared, *CONSTANTS]
             raise UndefinedNameError(
                 f"undefined name '{name}'{did_you_mean(name, known)}; inputs are "
                 f"{', '.join(self.declared) or '(none)'}",
                 *_at(tok),
             )
-        try:
-            check_input_name(name)
-        except FormulaError as exc:
-            raise UndefinedNameError(f"undefined name: {exc.message}", *_at(tok)) from None
-        nid = self.graph.input(name)
-        if nid not in self.graph.names:
-            self.inputs.append(name)
-        self.graph.names.setdefault(nid, name)
+        else:
+            try:
+                check_input_name(name)
+            except FormulaError as exc:
+                raise UndefinedNameError(f"undefined name: {exc.message}", *_at(tok)) from None
+            nid = self.graph.input(name)
+            if nid not in self.graph.names:
+                self.inputs.append(name)
+            self.graph.names.setdefault(nid, name)
+        self.known[name] = nid
         return nid
 
     # -- calls and operators -------------------------------------------------------------
@@ -223,16 +233,15 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
                 + _suggest(name, len(args)),
                 *_at(tok),
             )
-        return self._apply(opdef.name, args, *_at(tok))
+        return self._apply(opdef.name, args, tok.line, tok.column, None)
 
-    def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
-        if data in OPS:
-            return self._apply(str(data), children, children[0][1], children[0][2])
-        return super().__default__(data, children, meta)  # type: ignore[no-untyped-call]
+    def operator(self, op: str, args: list[Val]) -> Val:
+        first = args[0]
+        return self._apply(op, args, first[1], first[2], first[3])
 
-    def _apply(self, op: str, args: list[Val], line: int, column: int) -> Val:
+    def _apply(self, op: str, args: list[Val], line: int, column: int, name: str | None) -> Val:
         try:
-            return (self.graph.apply(op, *(a[0] for a in args)), line, column)
+            return (self.graph.apply(op, *[a[0] for a in args]), line, column, name)
         except FoldError as exc:
             raise ConstantError(
                 f"constant expression overflows float64 or is undefined ({exc})", line, column
@@ -240,26 +249,64 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
 
     # -- statements ----------------------------------------------------------------------
     def assign(self, children: list[Any]) -> None:
-        tok, (value, _, _) = children
+        tok, (value, _, _, _) = children
         name = str(tok)
+        self.first_assigned.setdefault(name, (self.count, tok.line))
+        self.count += 1
         self.env[name] = value
         if self.graph.nodes[value].op not in ("const", "input"):
             self.graph.names.setdefault(value, name)
         self.statements.append(("assign", name, (tok.line, tok.column)))
 
     def result(self, children: list[Val]) -> None:
+        self.count += 1
         nodes = tuple(c[0] for c in children)
         # an output written as a bare name is called by that name (`p, q`), even when two
         # names are one node
-        named = tuple(
-            self.spelled[(c[1], c[2])][0]
-            if self.spelled.get((c[1], c[2]), ("", -1))[1] == c[0]
-            else None
-            for c in children
-        )
+        named = tuple(c[3] if c[3] is not None and c[0] == self._named(c[3]) else None for c in children)
         self.statements.append(("result", (nodes, named), (children[0][1], children[0][2])))
 
-    def start(self, children: list[Any]) -> None:
+    def _named(self, name: str) -> NodeId | None:
+        nid = self.env.get(name)
+        return self.known.get(name) if nid is None else nid
+
+    # -- after the first semantic error: only count statements and note assignments -------
+    def failed(self, exc: FormulaError) -> None:
+        """Keep the first error; from here on the parse only looks for later problems."""
+        if self.error is None:
+            self.error = exc
+            self.number = self.var = self.call = self._skip  # type: ignore[method-assign]
+            self.operator = self._skip_operator  # type: ignore[method-assign]
+            self.assign = self._skip_assign  # type: ignore[method-assign]
+            self.result = self._skip_result  # type: ignore[method-assign]
+
+    def _skip(self, children: list[Any]) -> None:
+        return None
+
+    def _skip_operator(self, op: str, args: list[Any]) -> None:
+        return None
+
+    def _skip_assign(self, children: list[Any]) -> None:
+        tok = children[0]
+        self.first_assigned.setdefault(str(tok), (self.count, tok.line))
+        self.count += 1
+
+    def _skip_result(self, children: list[Any]) -> None:
+        self.count += 1
+
+    def finish(self) -> None:
+        """Raise the first problem of a text that parsed: a name read before the statement
+        that first assigns it, else the first semantic error, else a misplaced statement."""
+        for name, (read_at, tok) in self.first_read.items():
+            later = self.first_assigned.get(name)
+            if later is not None and later[0] > read_at:
+                raise UndefinedNameError(
+                    f"'{name}' is read before it is assigned on line {later[1]} "
+                    "(an assignment applies from its own line on)",
+                    *_at(tok),
+                )
+        if self.error is not None:
+            raise self.error
         if not self.statements:
             raise ParseError("empty formula: there is nothing to compute", 1, 1)
         for kind, _, (line, column) in self.statements[:-1]:
@@ -285,6 +332,49 @@ class _BuildIR(Transformer_NonRecursive):  # type: ignore[type-arg]
                 names = ("value",)
         ids = tuple(self.graph.input(n) for n in self.inputs)
         return Parsed(self.text, self.graph, tuple(self.inputs), ids, outputs, names)
+
+
+def _forward(method: str) -> Any:
+    """The callback for a rule: call `method` of this thread's builder; a `FormulaError`
+    is kept by the builder, which then skips the rest."""
+
+    def callback(children: list[Any]) -> Any:
+        builder = _local.builder
+        try:
+            return getattr(builder, method)(children)
+        except FormulaError as exc:
+            builder.failed(exc)
+            return None
+
+    return callback
+
+
+def _forward_operator(op: str) -> Any:
+    def callback(children: list[Any]) -> Any:
+        builder = _local.builder
+        try:
+            return builder.operator(op, children)
+        except FormulaError as exc:
+            builder.failed(exc)
+            return None
+
+    return callback
+
+
+class _Callbacks:
+    """The module-level parser's transformer: one callback per rule of the grammar."""
+
+    def __init__(self) -> None:
+        for method in ("number", "var", "call", "assign", "result"):
+            setattr(self, method, _forward(method))
+        for op in OPS:
+            setattr(self, op, _forward_operator(op))
+
+    def start(self, children: list[Any]) -> None:
+        return None
+
+    def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
+        raise AssertionError(f"grammar rule {data!r} has no callback")  # pragma: no cover
 
 
 def _suggest(name: str, arity: int) -> str:
