@@ -3,7 +3,7 @@
 The names below are what the layers above use; each lives in the module that owns it.
 """
 
-from adcompile.codegen.formula import formula_text, step_text
+from adcompile.codegen.formula import formula_text, operand_text, step_text
 from adcompile.codegen.kernel import Kernel, Namer, build_kernel
 from adcompile.codegen.numba import numba_source
 from adcompile.codegen.python import header_comment, module_source, python_source
@@ -19,6 +19,7 @@ __all__ = [
     "literal",
     "module_source",
     "numba_source",
+    "operand_text",
     "python_source",
     "safe_name",
     "step_text",

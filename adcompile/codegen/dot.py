@@ -13,7 +13,6 @@ it: `.source`, Jupyter's SVG view, and `.render(path)` (the only part that needs
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -22,9 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from adcompile.codegen.formula import formula_text
+from adcompile.codegen.formula import formula_text, operand_text
 from adcompile.codegen.kernel import Namer
-from adcompile.codegen.templates import literal
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.node import SEED_MARK
 from adcompile.schedule import schedule
@@ -261,10 +259,12 @@ def _label(
 ) -> list[str]:
     """The lines of a node's label: `t0 = x * y`, `= 6`, `b_t0 = 1`, `output value`."""
     node = graph.nodes[nid]
-    name = _ref(graph, namer, nid)
+    name = operand_text(graph, namer.ref, nid)
     lines = [name]
     if node.args:
-        lines = [f"{name} = {formula_text(node.op, [_ref(graph, namer, a) for a in node.args])}"]
+        lines = [
+            f"{name} = {formula_text(node.op, [operand_text(graph, namer.ref, a) for a in node.args])}"
+        ]
     if value is not None and node.op != "const":
         lines.append(f"= {_value_text(value)}")
     if bar is not None and node.op != "const":
@@ -272,18 +272,6 @@ def _label(
     if outputs and outputs != [name]:
         lines.append("output " + ", ".join(outputs))
     return lines
-
-
-def _ref(graph: Graph, namer: Namer, nid: NodeId) -> str:
-    value = graph.const_value(nid)
-    return namer.ref(nid) if value is None else _number_text(value)
-
-
-def _number_text(value: float) -> str:
-    """A constant as a person writes it: `1`, `0.5`, `-2` (full precision when `g` is not)."""
-    if math.isfinite(value) and value == float(f"{value:g}"):
-        return f"{value:g}"
-    return literal(value)
 
 
 def _value_text(value: float) -> str:

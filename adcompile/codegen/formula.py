@@ -7,6 +7,7 @@ table's `infix` column, parenthesised by its `precedence` column.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from adcompile.codegen.templates import literal
@@ -67,3 +68,16 @@ def step_text(
             parts.append(t if tight else f"({t})")
         done[(nid, d)] = (formula_text(node.op, parts), prec)
     return done[(root, 0)][0]
+
+
+def readable_number(value: float) -> str:
+    """A constant as a person writes it: `1`, `0.5`, `-2` (full precision when `g` is not)."""
+    if math.isfinite(value) and value == float(f"{value:g}"):
+        return f"{value:g}"
+    return literal(value)
+
+
+def operand_text(graph: Graph, name: Callable[[NodeId], str], nid: NodeId) -> str:
+    """An operand in a trace row or a graph label: a constant as a number, else `name(nid)`."""
+    value = graph.const_value(nid)
+    return name(nid) if value is None else readable_number(value)

@@ -18,10 +18,8 @@ from typing import Any
 
 from adcompile.api import Formula
 from adcompile.api.results import bind
-from adcompile.codegen.formula import formula_text
+from adcompile.codegen.formula import formula_text, operand_text
 from adcompile.codegen.kernel import Namer
-from adcompile.codegen.templates import literal
-from adcompile.ir.graph import NodeId
 from adcompile.run.pointwise import at_point
 from adcompile.schedule import schedule
 
@@ -162,15 +160,10 @@ def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: Any) -> Tra
         node = graph.nodes[nid]
         operation = "input"
         if node.args:
-            operation = formula_text(node.op, [_ref(namer, graph, a) for a in node.args])
+            operation = formula_text(
+                node.op, [operand_text(graph, namer.ref, a) for a in node.args]
+            )
         partials = {namer.ref(a): v for a, v in at.partials.get(nid, {}).items()}
         rows.append(Row(namer.ref(nid), operation, at.values[nid], at.adjoints[nid], partials))
     notes = [graph.notes[n] for n in order if n in graph.notes]
     return Trace(program.output_names[0], tuple(rows), digits, tuple(dict.fromkeys(notes)))
-
-
-def _ref(namer: Namer, graph: Any, nid: NodeId) -> str:
-    value = graph.const_value(nid)
-    if value is None:
-        return namer.ref(nid)
-    return f"{value:g}" if math.isfinite(value) and value == float(f"{value:g}") else literal(value)
