@@ -262,9 +262,8 @@ def _label(
     name = operand_text(graph, namer.ref, nid)
     lines = [name]
     if node.args:
-        lines = [
-            f"{name} = {formula_text(node.op, [operand_text(graph, namer.ref, a) for a in node.args])}"
-        ]
+        operands = [operand_text(graph, namer.ref, a) for a in node.args]
+        lines = [f"{name} = {formula_text(node.op, operands)}"]
     if value is not None and node.op != "const":
         lines.append(f"= {_value_text(value)}")
     if bar is not None and node.op != "const":
