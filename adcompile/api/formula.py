@@ -18,7 +18,8 @@ from adcompile.api.results import bind
 from adcompile.codegen import dot as viz
 from adcompile.errors import did_you_mean
 from adcompile.front import from_sympy as symbolic
-from adcompile.front.parse import check_input_name, parse
+from adcompile.front.names import check_input_name
+from adcompile.front.parse import parse
 from adcompile.ir.graph import Parsed
 from adcompile.run.backends import BACKEND_NAMES
 from adcompile.run.pointwise import at_point, numbers

@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any, Final
 
 from adcompile.errors import FormulaError
+from adcompile.front.names import check_input_name
 from adcompile.front.sympy_text import EXACT_INTEGER, Part, TextPrinter
 from adcompile.ir.ops import CONSTANTS, OPS
 
@@ -124,10 +125,8 @@ def _supported() -> str:
 
 def check_name(name: str) -> str:
     """`name` if it can stand for an input of the formula language; else a `FormulaError`
-    (a ValueError) naming it: `parse.check_input_name`, the one door for names, and not a
+    (a ValueError) naming it: `names.check_input_name`, the one door for names, and not a
     constant of the language (the symbol would read as the constant)."""
-    from adcompile.front.parse import check_input_name
-
     if name in CONSTANTS:
         raise FormulaError(
             f"symbol name {name!r} is a constant of the formula language; rename the symbol"

@@ -1,15 +1,16 @@
 """Text to IR: the Lark LALR parser over `grammar/adcompile.lark` and a non-recursive IR builder.
 
-`parse(text, inputs)` returns a `Parsed` (a `Graph` plus input and output ids). One parser is
-built per process; each call parses to a tree and runs a fresh `Transformer_NonRecursive` that
-creates every node through `Graph.apply` (so deep formulas never hit the recursion limit).
+`parse(text, inputs)` returns a `Parsed` (a `Graph` plus input and output ids). One LALR
+parser is built per process, with the IR builder applied inline: each reduction calls the
+`_BuildIR` of the parse running in this thread (`_local`), which creates nodes through
+`Graph.apply`; no tree is built, and nothing recurses (deep formulas never hit the limit).
 Lark's exceptions and every semantic problem become `FormulaError`s with line, column and caret.
 """
 
 from __future__ import annotations
 
-import keyword
 import math
+import operator
 import re
 import threading
 from functools import cache
@@ -17,8 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer_NonRecursive, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedInput
 
 from adcompile.errors import (
     ArityError,
@@ -29,6 +30,8 @@ from adcompile.errors import (
     UnknownFunctionError,
     did_you_mean,
 )
+from adcompile.front.messages import suggest, syntax_error
+from adcompile.front.names import check_input_name
 from adcompile.ir.graph import Graph, Parsed
 from adcompile.ir.node import FoldError, NodeId
 from adcompile.ir.ops import CONSTANTS, OPS, function_names, resolve_function
@@ -48,50 +51,44 @@ def grammar_path() -> Path:
 @cache
 def _parser() -> Lark:
     with _lock:
-        return Lark(
+        lark = Lark(
             grammar_path().read_text(encoding="utf-8"),
             parser="lalr",
             maybe_placeholders=False,
             transformer=_Callbacks(),
         )
+        _streamline(lark)
+        return lark
 
 
-#: The identifier grammar of the language (ASCII only, as the grammar's NAME token).
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-#: Input names longer than this are refused (they would only be printed as `in<k>`).
-MAX_NAME_LENGTH = 200
+def _streamline(lark: Lark) -> None:
+    """Make the LALR loop's per-reduction work cheaper without changing what it builds.
 
+    - A `?rule` reduced from one kept child (`?sum: product`, `?atom: "(" expr ")"`: most
+      reductions of a formula) returns that child: its callback becomes an `itemgetter`
+      (C code) instead of Lark's Python wrappers, which do the same.
+    - The goto lookup is keyed by `rule.origin.name`, a `Token`, in a table keyed by `str`:
+      every lookup runs `Token.__eq__` in Python. The plain `str` finds the same entry.
 
-def check_input_name(name: object, what: str = "input") -> str:
-    """`name` if it may name an input; else a `FormulaError` naming it.
-
-    The one door through which names enter (text, `inputs=`, SymPy symbols, the CLI): an
-    ASCII identifier that is not a Python keyword, not a word, function or constant of the
-    language, and not a name the code generator reserves (`__dunder`, the seed mark). Only
-    names that pass reach generated code; the printers then only add suffixes.
+    Lark's internals are reached by name; if they are laid out differently, nothing changes.
     """
-    if not isinstance(name, str):
-        raise FormulaError(f"{what} name {name!r} is not a string ({type(name).__name__})")
-    shown = repr(name) if len(name) <= 60 else repr(name[:60]) + "..."
-    if not _IDENTIFIER.match(name):
-        raise FormulaError(
-            f"{what} name {shown} is not an identifier: ASCII letters, digits and '_', "
-            "not starting with a digit"
-        )
-    if len(name) > MAX_NAME_LENGTH:
-        raise FormulaError(f"{what} name {shown} is longer than {MAX_NAME_LENGTH} characters")
-    if keyword.iskeyword(name):
-        raise FormulaError(f"{what} name {shown} is a Python keyword")
-    if name in _WORDS:
-        raise FormulaError(f"{what} name {shown} is a word of the formula language")
-    if resolve_function(name) is not None:
-        raise FormulaError(f"{what} name {shown} is a function of the formula language")
-    if name.startswith("__"):
-        raise FormulaError(f"{what} name {shown} starts with '__' (reserved)")
-    return name
-
-
-_WORDS = frozenset({"and", "or", "not"})
+    try:
+        callbacks = lark.parser.parser.parser.callbacks
+        rules = list(callbacks)
+        for rule in rules:
+            origin = rule.origin
+            origin.name = str(origin.name)
+            if not rule.options.expand1 or rule.alias is not None:
+                continue
+            kept = [
+                k
+                for k, sym in enumerate(rule.expansion)
+                if not (sym.is_term and (sym.filter_out or sym.name.startswith("_")))
+            ]
+            if len(kept) == 1 and not rule.expansion[kept[0]].name.startswith("_"):
+                callbacks[rule] = operator.itemgetter(kept[0])
+    except AttributeError:  # pragma: no cover - another Lark version
+        return
 
 
 def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True) -> Parsed:
@@ -114,7 +111,7 @@ def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True)
         _parser().parse(source)
     except UnexpectedInput as exc:
         # a syntax error anywhere wins over the semantic errors found before it
-        raise _syntax_error(source, exc).with_source(text) from None
+        raise syntax_error(source, exc).with_source(text) from None
     finally:
         _local.builder = outer
     try:
@@ -178,7 +175,7 @@ class _BuildIR:
             raise ConstantError(
                 f"numeric literal {shown!r} is outside the float64 range", *_at(tok)
             )
-        return (self.graph.const(value), tok.line, tok.column, None)
+        return (self.graph.const(value), *_at(tok), None)
 
     def var(self, children: list[Token]) -> Val:
         tok = children[0]
@@ -188,7 +185,7 @@ class _BuildIR:
             nid = self.known.get(name)
             if nid is None:
                 nid = self._resolve(name, tok)
-        return (nid, tok.line, tok.column, name)
+        return (nid, *_at(tok), name)
 
     def _resolve(self, name: str, tok: Token) -> NodeId:
         """A name neither assigned yet nor resolved before."""
@@ -224,16 +221,16 @@ class _BuildIR:
         opdef = resolve_function(name)
         if opdef is None:
             what = "is a variable, not a function" if name in self.env else "unknown function"
-            hint = _suggest(name, len(args)) or did_you_mean(name, function_names())
+            hint = suggest(name, len(args)) or did_you_mean(name, function_names())
             raise UnknownFunctionError(f"{what} '{name}'{hint}", *_at(tok))
         if len(args) != opdef.arity:
             plural = "s" if opdef.arity != 1 else ""
             raise ArityError(
                 f"{name}() takes {opdef.arity} argument{plural}, {len(args)} given"
-                + _suggest(name, len(args)),
+                + suggest(name, len(args)),
                 *_at(tok),
             )
-        return self._apply(opdef.name, args, tok.line, tok.column, None)
+        return self._apply(opdef.name, args, *_at(tok), None)
 
     def operator(self, op: str, args: list[Val]) -> Val:
         first = args[0]
@@ -263,7 +260,9 @@ class _BuildIR:
         nodes = tuple(c[0] for c in children)
         # an output written as a bare name is called by that name (`p, q`), even when two
         # names are one node
-        named = tuple(c[3] if c[3] is not None and c[0] == self._named(c[3]) else None for c in children)
+        named = tuple(
+            c[3] if c[3] is not None and c[0] == self._named(c[3]) else None for c in children
+        )
         self.statements.append(("result", (nodes, named), (children[0][1], children[0][2])))
 
     def _named(self, name: str) -> NodeId | None:
@@ -275,8 +274,8 @@ class _BuildIR:
         """Keep the first error; from here on the parse only looks for later problems."""
         if self.error is None:
             self.error = exc
-            self.number = self.var = self.call = self._skip  # type: ignore[method-assign]
-            self.operator = self._skip_operator  # type: ignore[method-assign]
+            self.number = self.var = self.call = self._skip  # type: ignore[method-assign, assignment]
+            self.operator = self._skip_operator  # type: ignore[method-assign, assignment]
             self.assign = self._skip_assign  # type: ignore[method-assign]
             self.result = self._skip_result  # type: ignore[method-assign]
 
@@ -374,19 +373,11 @@ class _Callbacks:
         return None
 
     def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
-        raise AssertionError(f"grammar rule {data!r} has no callback")  # pragma: no cover
-
-
-def _suggest(name: str, arity: int) -> str:
-    """' (did you mean ...?)' among the functions taking `arity` arguments (`atan3(y, x)`:
-    `atan2`, not `atan`), or ''."""
-    fitting = [n for n in function_names() if n != name and _arity(n) == arity]
-    return did_you_mean(name, fitting)
-
-
-def _arity(name: str) -> int:
-    opdef = resolve_function(name)
-    return -1 if opdef is None else opdef.arity
+        # inlined rules (`_sep`, Lark's `__start_plus_0`...): the parent splices the children
+        # of the tree returned here into its own
+        if not str(data).startswith("_"):
+            raise AssertionError(f"grammar rule {data!r} has no callback")  # pragma: no cover
+        return Tree(data, children)
 
 
 def _one_line_break(text: str) -> str:
@@ -397,72 +388,3 @@ def _one_line_break(text: str) -> str:
 
 def _at(tok: Token) -> tuple[int, int]:
     return (tok.line or 1, tok.column or 1)
-
-
-# --- syntax errors -------------------------------------------------------------------------
-
-_CHAR_HINTS = {
-    "&": "use 'and'",
-    "|": "use 'or'",
-    "!": "use 'not', or '!=' for 'not equal'",
-    "%": "there is no remainder operator",
-    "×": "use '*' for multiplication",
-    "·": "use '*' for multiplication",
-    "÷": "use '/' for division",
-    "'": "the language has no strings",
-    '"': "the language has no strings",
-    ":": "the language has no ':'",
-    "[": "the language has no indexing; use parentheses for grouping",
-    "{": "use parentheses for grouping",
-}
-_COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
-_EXPRESSION_STARTS = {"NAME", "NUMBER"}
-
-
-def _syntax_error(text: str, exc: UnexpectedInput) -> FormulaError:
-    if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream or 0]
-        hint = _CHAR_HINTS.get(char)
-        if hint is None and char.isdigit():
-            hint = "numbers are written with the ASCII digits 0-9"
-        return ParseError(
-            f"unexpected character {char!r}" + (f": {hint}" if hint else ""), exc.line, exc.column
-        )
-    token = exc.token if isinstance(exc, UnexpectedToken) else None
-    if token is None or token.type == "$END":
-        lines = text.split("\n")
-        line, column = len(lines), len(lines[-1]) + 1
-        return ParseError(_ended_early(text, line, column, "the formula ends"), line, column)
-    line, column = token.line or 1, token.column or 1
-    if token.type == "_NL":
-        return ParseError(_ended_early(text, line, column, "the line ends"), line, column)
-    expected = set(getattr(exc, "expected", ()) or ())
-    if str(token) in _COMPARISONS and not expected & _EXPRESSION_STARTS:
-        return ParseError(
-            f"comparisons do not chain: write (a < b) and (b < c) instead of a < b < c "
-            f"(unexpected {str(token)!r})",
-            line,
-            column,
-        )
-    need = " (expected an expression)" if expected & _EXPRESSION_STARTS else ""
-    if not need and token.type in ("NAME", "NUMBER", "LPAR"):
-        need = (
-            ": an operator is missing before it (there is no implicit multiplication: "
-            "write a*b), or a ';' between two statements"
-        )
-    return ParseError(f"unexpected {str(token)!r}{need}", line, column)
-
-
-def _ended_early(text: str, line: int, column: int, what: str) -> str:
-    """Message for a statement cut short, naming an unclosed parenthesis if there is one."""
-    row = text.split("\n")[line - 1][: column - 1]
-    row = row.split("#", 1)[0]
-    opened: list[int] = []
-    for k, ch in enumerate(row):
-        if ch == "(":
-            opened.append(k)
-        elif ch == ")" and opened:
-            opened.pop()
-    if opened:
-        return f"{what} inside the parenthesis opened at line {line}, column {opened[-1] + 1}"
-    return f"{what} in the middle of an expression (after an operator or ',')"

@@ -322,3 +322,28 @@ def test_grammar_file_exists() -> None:
     assert path.is_file(), path
     text = path.read_text(encoding="utf-8")
     assert "start:" in text and "-> pow" in text
+
+
+def test_first_problem_in_the_text_wins() -> None:
+    # the IR is built during the parse: a semantic error is kept while the parse goes on,
+    # so a later syntax error, or an earlier read of a name assigned later, still wins
+    with pytest.raises(adc.FormulaError, match="unexpected"):
+        parse("a = sin(1, 2)\nb = a +* 2")
+    with pytest.raises(adc.FormulaError, match="read before it is assigned on line 3") as info:
+        parse("a = t + 1\nb = frob(a)\nt = 2\nb")
+    assert (info.value.line, info.value.column) == (1, 5)
+    with pytest.raises(adc.FormulaError, match="unknown function 'frob'"):
+        parse("a = 1\nb = frob(a)\nt = a\nb")
+
+
+def test_parallel_parses_do_not_mix() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [" + ".join(f"v{k}_{j}" for j in range(300)) for k in range(8)]
+
+    def names(k: int) -> tuple[str, ...]:
+        return parse(texts[k]).inputs
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(names, list(range(8)) * 4))
+    assert got == [tuple(f"v{k}_{j}" for j in range(300)) for k in range(8)] * 4
