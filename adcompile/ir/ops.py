@@ -290,7 +290,7 @@ for _op, _def in list(OPS.items()):
         _def,
         aliases=ALIAS_COLUMN.get(_op, ()),
         python=PYTHON_COLUMN[_op],
-        numpy=NUMPY_COLUMN[_op],
+        numpy=NUMPY_COLUMN.get(_op, PYTHON_COLUMN[_op]),
         infix=_infix,
         precedence=_level,
         integer_power=INTEGER_POWER_COLUMN.get(_op),

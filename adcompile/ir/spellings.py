@@ -7,7 +7,8 @@ Data only; `adcompile.ir.ops` merges each column into `OPS` (`OpDef.python`, `.n
   kernels, the Numba module and the VM are printed (`math.f`, `np.f` where NumPy's semantics
   are wanted, a conditional expression for a branch);
 - `NUMPY_COLUMN`: the same over arrays and numbers alike (the standalone NumPy module):
-  NumPy's functions, `np.where` for a branch, `_erf`/`_erfc` (vectorised `math.erf`);
+  NumPy's functions, `np.where` for a branch, `_erf`/`_erfc` (vectorised `math.erf`); an op
+  missing here is spelled as in `PYTHON_COLUMN`, which must then be NumPy code already;
 - `INFIX_COLUMN`: the operators of the formula language and their precedence levels (the
   grammar's, loosest first); the other ops are written `name(args)` and bind like a leaf;
 - `INTEGER_POWER_COLUMN`: the argument that is a power's exponent (see `MAX_INTEGER_POWER`);
@@ -76,11 +77,11 @@ PYTHON_COLUMN: Final[dict[str, str]] = {
     "stop_gradient": "{0}",
 }
 
-#: The same arithmetic as `PYTHON_COLUMN`, op for op, in NumPy's spelling (`np.arcsin`, not
-#: `asin`; `np.where(c, a, b)` for `a if c else b`; `&`/`|` for `and`/`or`).
+#: The same arithmetic as `PYTHON_COLUMN` in NumPy's spelling (`np.arcsin`, not `asin`;
+#: `np.where(c, a, b)` for `a if c else b`; `&`/`|` for `and`/`or`), for every op whose
+#: Python spelling is not already NumPy code (`{0} + {1}`, `np.maximum(...)` serve both).
 NUMPY_COLUMN: Final[dict[str, str]] = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "neg": "-{0}", "pow": "np.power({0}, {1})", "mul0": "np.where({0} == 0.0, 0.0, {0} * {1})",
+    "pow": "np.power({0}, {1})", "mul0": "np.where({0} == 0.0, 0.0, {0} * {1})",
     "lt": "np.where({0} < {1}, 1.0, 0.0)", "le": "np.where({0} <= {1}, 1.0, 0.0)",
     "gt": "np.where({0} > {1}, 1.0, 0.0)", "ge": "np.where({0} >= {1}, 1.0, 0.0)",
     "eq": "np.where({0} == {1}, 1.0, 0.0)", "ne": "np.where({0} != {1}, 1.0, 0.0)",
@@ -96,12 +97,11 @@ NUMPY_COLUMN: Final[dict[str, str]] = {
     "asinh": "np.arcsinh({0})", "acosh": "np.arccosh({0})", "atanh": "np.arctanh({0})",
     "exp": "np.exp({0})", "expm1": "np.expm1({0})", "log": "np.log({0})",
     "log1p": "np.log1p({0})", "log2": "np.log2({0})", "log10": "np.log10({0})",
-    "sqrt": "np.sqrt({0})", "cbrt": "np.cbrt({0})",
+    "sqrt": "np.sqrt({0})",
     "erf": "_erf({0})", "erfc": "_erfc({0})", "hypot": "np.hypot({0}, {1})",
     "expmx2": "np.where(np.abs({0}) < 28.0, np.exp(-({0} * {0})) * (1.0 - ((" + _AH + " * "
               + _AH + " - {0} * {0}) + ({0} - " + _AH + ") * (" + _AH + " + {0}))), "
               "np.exp(-({0} * {0})))",
-    "one_minus_sq": "(1.0 - {0}) * (1.0 + {0})",
     "hypot_ratio": "np.where(np.hypot({0}, {1}) == 0.0, 0.0, {0} / np.hypot({0}, {1}))",
     "sigmoid": "(1.0 / (1.0 + np.exp(-np.abs({0})))) * np.where({0} >= 0.0, 1.0, "
                "np.exp(-np.abs({0})))",
@@ -114,10 +114,7 @@ NUMPY_COLUMN: Final[dict[str, str]] = {
                  "np.log1p(np.exp(-np.abs({0} - {1}))))",
     "logaddexp2": "np.where({0} == {1}, {0} + 1.0, np.maximum({0}, {1}) + "
                   "np.log1p(2.0 ** -np.abs({0} - {1})) * 1.4426950408889634)",
-    "abs": "np.abs({0})", "relu": "np.maximum({0}, 0.0)",
-    "min": "np.minimum({0}, {1})", "max": "np.maximum({0}, {1})",
-    "sign": "np.sign({0})", "floor": "np.floor({0})", "ceil": "np.ceil({0})",
-    "stop_gradient": "{0}",
+    "abs": "np.abs({0})",
 }
 
 #: The operators of the formula language (trace tables, graph labels, the chain-rule comments
