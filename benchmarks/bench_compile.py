@@ -45,7 +45,7 @@ t2 = time.perf_counter()
 value, grad = vg(*spec["point"])
 t3 = time.perf_counter()
 out = {"import_s": t1 - t0, "first_s": t3 - t1, "build_s": t2 - t1, "call_s": t3 - t2}
-out.update(numba_imported_by_import=numba_at_import, backend=vg.backend)
+out.update(numba_imported_by_import=numba_at_import, backend=vg.backend, tier=vg.tier)
 print(json.dumps({**out, "value": value}))
 """
 
@@ -174,7 +174,7 @@ def flatten(result):
 
 def call_overhead(calls, batches):
     f = adc.compile(C1)
-    vg, value = f.value_and_grad(), f.value
+    vg, value = f.value_and_grad().wait(), f.value.wait()  # the compiled tiers
     contenders = {
         "adcompile vg(...)": vg,
         "adcompile f(...)": f,

@@ -299,7 +299,7 @@ def adc_contenders(f, vg, args, n, n_out, ref, res):
     except (TypeError, ValueError, AssertionError) as exc:
         res["missing"]["adcompile"] = f"out=: {exc!r}"
     try:
-        vsum = f.value_and_grad(reduce="sum")
+        vsum = f.value_and_grad(reduce="sum").wait()  # the compiled tier
         sums = flat(vsum(*args))
         res["reduce_sum"] = {"mismatch": sum_check(sums, ref)}
         out["adc sum"] = lambda: vsum(*args)
@@ -324,7 +324,7 @@ def prepare_case(name, n, rng):
     inputs = make_inputs(name, n, rng)
     t0 = time.perf_counter()
     f = adc.compile(text)
-    vg = f.value_and_grad()
+    vg = f.value_and_grad().wait()  # the compiled tier (built in the worker)
     args = [inputs[nm] for nm in f.inputs]
     v, g = vg(*args)
     first = time.perf_counter() - t0

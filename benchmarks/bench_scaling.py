@@ -44,7 +44,7 @@ f = adc.compile(spec["text"], backend=spec["backend"])
 vg = f.value_and_grad()
 value, grad = vg(*spec["point"])
 t2 = time.perf_counter()
-out = {"import_s": t1 - t0, "first_s": t2 - t1, "backend": vg.backend}
+out = {"import_s": t1 - t0, "first_s": t2 - t1, "backend": vg.backend, "tier": vg.tier}
 out["numba_imported_by_import"] = numba_at_import
 print(json.dumps({**out, "value": value, "grad": list(grad)}))
 """
@@ -151,7 +151,7 @@ def evaluation(text, make_args, repeat, target_s, max_n):
     """Value-only vs value+gradient on N points, N grown until one call takes >= target_s;
     with fresh outputs (a plain call) and into preallocated outputs (`out=`)."""
     f = adc.compile(text)
-    value, vg = f.value, f.value_and_grad()
+    value, vg = f.value.wait(), f.value_and_grad().wait()  # the compiled tiers
     # arrays live at once, roughly: inputs and outputs (Numba), or every intermediate (NumPy)
     inner = 1 + len(f.inputs) if vg.backend == "numba" else vg.source.count("\n")
     width = len(f.inputs) + inner

@@ -18,6 +18,10 @@ if "ADCOMPILE_CACHE_DIR" not in os.environ:
     os.environ["ADCOMPILE_CACHE_DIR"] = tempfile.mkdtemp(prefix="adcompile-tests-")
     atexit.register(shutil.rmtree, os.environ["ADCOMPILE_CACHE_DIR"], ignore_errors=True)
 
+# Compiled tiers build synchronously, before the first result (DESIGN.md section 3b): the
+# tests check the compiled kernels; tests/api/test_tiers.py turns the background back on.
+os.environ.setdefault("ADCOMPILE_BACKGROUND", "0")
+
 settings.register_profile(
     "default", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -101,3 +101,36 @@ def test_bench_frontend_quick(tmp_path: Path) -> None:
     assert [r["n"] for r in data["runs"]] == [500, 1000]
     for run in data["runs"]:
         assert run["compile_s"] > 0 and run["evaluator_s"] > 0
+
+
+def test_bench_formulas_quick(tmp_path: Path) -> None:
+    data = run_quick("bench_formulas.py", tmp_path)
+    assert {"n_formulas", "points", "formulas", "tools", "missing", "rtol", "runs"} <= data.keys()
+    assert data["n_formulas"] == len(data["formulas"]) > 0
+    assert {"adc", "adc-wait", "adc-numba", "sympy"} <= set(data["tools"])
+    runs = {(r["tool"], r["cache"]): r for r in data["runs"]}
+    assert {("adc", "cold"), ("adc", "warm"), ("sympy", "cold")} <= runs.keys()
+    for run in data["runs"]:
+        assert run["status"] == "ok", run
+        assert run["n_ok"] == data["n_formulas"], run["errors"]
+        assert not run["mismatch"] and not run["errors"]
+        assert run["max_rel_err"] <= data["rtol"]
+        assert {"formulas_per_s", "median_ms", "p90_ms", "import_s", "process_s"} <= run.keys()
+        assert {"tier_counts", "steady_median_us", "steady_p90_us"} <= run.keys()
+        assert sum(run["tier_counts"].values()) == data["n_formulas"]
+    assert runs[("adc", "cold")]["steady_median_us"] is not None
+
+
+def test_bench_memory_quick(tmp_path: Path) -> None:
+    data = run_quick("bench_memory.py", tmp_path)
+    assert {"points", "sizes", "modes", "runs"} <= data.keys()
+    assert [(r["mode"], r["cache"]) for r in data["runs"]] == [
+        (m, c) for m in ("instant", "compiled") for c in ("cold", "warm")
+    ]
+    for run in data["runs"]:
+        assert run["status"] == "ok", run
+        assert run["n"] == data["sizes"][run["mode"]]
+        assert {"rss_before", "rss_after", "bytes_per_formula", "formulas_per_s"} <= run.keys()
+        assert {"target_bytes_per_formula", "meets_target", "worker_rss_max"} <= run.keys()
+        assert run["rss_before"] > 0 and run["rss_after"] > 0
+        assert sum(run["tiers"].values()) == run["n"]

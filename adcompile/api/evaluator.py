@@ -19,26 +19,26 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import numpy as np
 
 from adcompile import codegen
-from adcompile.ad.products import Grads, Kind, Matrix, derive
+from adcompile.ad.products import Kind, Matrix, derive
 from adcompile.api.results import (
     as_array,
     bind,
-    check_out,
     grad_class,
     matrix_entries,
-    out_dtype,
-    overlap,
     pack,
-    sequence,
+    unpack_out,
     unshared,
 )
+from adcompile.api.tiering import BACKENDS, Tiers
 from adcompile.codegen import dot as viz
 from adcompile.codegen.latex import latex_system
 from adcompile.codegen.sympy import to_sympy
 from adcompile.errors import did_you_mean
 from adcompile.ir.graph import Parsed, pformat
 from adcompile.ir.node import SEED_MARK
-from adcompile.run.backends import BACKENDS, NumbaRunner, Runner
+from adcompile.run import tiers
+from adcompile.run.backends import Runner
+from adcompile.run.compiled import NumbaRunner, entry_point
 from adcompile.run.pointwise import at_point, numbers
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ _FAST_PACK: Final = {
     ("grad", False, False): _GRAD,
     ("grad", True, False): _SECOND,
 }
+_FLOAT32: Final = {np.dtype(np.float32)}
 #: The keyword that takes the direction of a product.
 SEED_KEYWORDS: Final = {"jvp": "tangents", "hvp": "tangents", "vjp": "cotangents"}
 
@@ -112,23 +113,59 @@ class Evaluator:
         self.seeds = derived.seeds
         self._graph, self._outputs = derived.graph, derived.outputs
         self._input_ids = derived.params
-        self._kernel = codegen.build_kernel(
-            derived.graph, derived.params, derived.outputs, derived.grad_of
-        )
+        self._built_kernel: codegen.Kernel | None = None
         self._layout = derived.layout
         self._fname = kind
         self._header = codegen.header_comment(program.source, derived.what)
-        self.backend: Backend = backend
-        if backend == "auto":
-            big = self._kernel.statements > JIT_MAX_STATEMENTS
-            self.backend = "numpy" if not derived.params else ("vm" if big else "numba")
-        self._runner: Runner | None = None
+        self._requested: Backend = backend
+        self._backend: Backend | None = None if backend == "auto" and derived.params else backend
+        if self._backend == "auto":
+            self._backend = "numpy"  # no inputs: nothing to compile
         self._fast: Callable[..., Any] | None = None
         self._pack = _LAYOUT
         self._grad_cls = grad_class(wrt)
+        # tiers (DESIGN.md section 3b): the interpreter answers until the compiled tier,
+        # built in the background once the calls are hot, is in place
+        self._tiers = Tiers(
+            backend == "auto" and bool(derived.params) and tiers.background(),
+            lambda: self.backend,
+            lambda: self.numba_source,
+            self._make_runner,
+            self._forget_fast,
+        )
         self._lock = threading.Lock()
 
     # -- what it is ----------------------------------------------------------------------
+    @property
+    def _kernel(self) -> codegen.Kernel:
+        """The printed kernel (built on first use: the interpreter tier does not need it)."""
+        if self._built_kernel is None:
+            d = self._derived
+            self._built_kernel = codegen.build_kernel(d.graph, d.params, d.outputs, d.grad_of)
+        return self._built_kernel
+
+    @property
+    def backend(self) -> Backend:
+        """The backend of the compiled tier: "numba", "vm" (kernels over
+        `JIT_MAX_STATEMENTS` statements under "auto") or "numpy" (the interpreter only)."""
+        if self._backend is None:
+            big = self._kernel.statements > JIT_MAX_STATEMENTS
+            self._backend = "vm" if big else "numba"
+        return self._backend
+
+    @property
+    def tier(self) -> str:
+        """Which tier answers calls now: "interpreter" (the NumPy interpreter of the
+        scheduled program, no compile) or "compiled" (Numba, or the precompiled VM)."""
+        return self._tiers.tier
+
+    def wait(self, timeout: float | None = None) -> Evaluator:
+        """Block until the compiled tier answers (building it now if it was not asked for
+        yet); return this evaluator. Raises `TimeoutError` if `timeout` seconds pass first,
+        and the build's error if it failed (calls then stay on the interpreter)."""
+        self._tiers.wait(timeout)
+        return self
+
     @property
     def source(self) -> str:
         """The generated code as a readable, self-contained Python function."""
@@ -259,15 +296,19 @@ class Evaluator:
         names = self.inputs + tuple(f"{self._seed_kw}[{s}]" for s in self.seeds)
         arrays = [as_array(name, v) for name, v in zip(names, values)]
         try:
-            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+            found = {a.shape for a in arrays if a.ndim}
+            shape = (found.pop() if found else ()) if len(found) < 2 else _broadcast(found)
         except ValueError:
             shapes = ", ".join(f"{n}: {a.shape}" for n, a in zip(names, arrays))
             raise ValueError(f"input shapes do not broadcast together ({shapes})") from None
-        runner = self._run()
+        if self._tiers.tiered:
+            self._tiers.adopt()
+            self._tiers.count(math.prod(shape))
+        runner = self._tiers.run()
         if self.reduce is not None:
             if out is not None:
                 raise TypeError("out= cannot be used with reduce (the result is scalars)")
-            size = int(np.prod(shape))
+            size = math.prod(shape)
             sums = runner.total(arrays, shape)
             if self.reduce == "mean":
                 sums = [s / size if size else math.nan for s in sums]
@@ -276,13 +317,16 @@ class Evaluator:
             if all(a.ndim == 0 for a in arrays):
                 return self._package(runner.scalar(*(float(a) for a in arrays)))
             array_dtypes = {a.dtype for a in arrays if a.ndim}
-            dtype = np.float32 if array_dtypes == {np.dtype(np.float32)} else np.float64
+            dtype = np.float32 if array_dtypes == _FLOAT32 else np.float64
             if isinstance(self._layout, Matrix):
                 matrix = np.empty((*shape, self._layout.rows, self._layout.cols), dtype=dtype)
                 runner.fill(arrays, matrix_entries(matrix, self._layout))
                 return matrix
             block = np.empty((len(self._outputs), *shape), dtype=dtype)
-            runner.fill(arrays, list(block))
+            if dtype is np.float64 and isinstance(runner, NumbaRunner):
+                runner.fill_block(arrays, block)
+            else:
+                runner.fill(arrays, list(block))
             return self._package(list(block))
         outs = self._unpack(out, shape)
         runner.fill(unshared(arrays, outs), outs)
@@ -315,63 +359,41 @@ class Evaluator:
             )
         return list(given)
 
-    def _run(self) -> Runner:
-        if self._runner is None:
-            with self._lock:
-                if self._runner is None:
-                    self._runner = self._make_runner()
-        return self._runner
-
-    def _make_runner(self) -> Runner:
-        make = BACKENDS[self.backend]
-        return make(
+    def _make_runner(self, backend: str) -> Runner:
+        return BACKENDS[backend](
             self._graph, self._input_ids, self._outputs, lambda: self.numba_source, self._fname
         )
 
+    def _forget_fast(self) -> None:
+        self._fast = None  # the next single-point call picks up the new runner
+
     def _make_fast(self) -> Callable[..., Any]:
-        """The single-point path: the compiled scalar kernel's entry and how to package it."""
-        runner = self._run()
+        """The single-point path: the compiled scalar kernel's entry (or the interpreter's,
+        counting its work) and how to package its results."""
+        tiered = self._tiers
+        tiered.adopt()
+        runner = tiered.run()
         kernel = runner.scalar
         if isinstance(runner, NumbaRunner):
-            kernel = _entry_point(getattr(runner.module, self._fname))
+            kernel = entry_point(getattr(runner.module, self._fname))
         self._pack = _FAST_PACK.get((self.kind, self._bare, len(self._outputs) == 1), _LAYOUT)
         if self.kind in ("value_and_grad", "grad") and self._derived.outputs[0] is None:
             self._pack = _LAYOUT
+        if tiered.tiered:
+            interpret = kernel
+
+            def kernel(*values: float) -> Sequence[float]:
+                tiered.count(1)
+                if tiered.build is not None and tiered.build.done:
+                    self._fast = None  # the next call picks up the compiled tier
+                return interpret(*values)
+
         self._fast = kernel
         return kernel
 
     def _unpack(self, out: Any, shape: tuple[int, ...]) -> list[np.ndarray]:
         """The out arrays in kernel order, checked, from the structure of the result."""
-        if isinstance(self._layout, Matrix):
-            want = (*shape, self._layout.rows, self._layout.cols)
-            check_out(out, want)
-            return matrix_entries(out, self._layout)
-        found: dict[int, Any] = {}
-        stack = [(self._layout, out)]
-        while stack:
-            layout, given = stack.pop()
-            if isinstance(layout, int):
-                found[layout] = given
-            elif isinstance(layout, Grads):
-                if layout.bare:
-                    found[layout.indices[0]] = given
-                else:
-                    items = sequence(given, len(layout.indices), "gradient arrays")
-                    found.update(zip(layout.indices, items))
-            else:
-                what = "value arrays" if all(isinstance(x, int) for x in layout) else "parts"
-                stack.extend(zip(layout, sequence(given, len(layout), what)))
-        given = list(found.values())
-        for k, a in enumerate(given):
-            check_out(a, shape)
-            if any(overlap(a, b) for b in given[:k]):
-                raise ValueError("out: two out arrays share memory (each result needs its own)")
-        # outputs the result does not show (grad(): the value) go to scratch
-        dtype = out_dtype(next(iter(found.values()))) if found else np.float64
-        return [
-            found[j] if j in found else np.empty(shape, dtype=dtype)
-            for j in range(len(self._outputs))
-        ]
+        return unpack_out(self._layout, len(self._outputs), out, shape)
 
     def _package(self, results: Sequence[Any]) -> Any:
         """The kernel's flat results in the structure of the result (see `products`)."""
@@ -381,10 +403,5 @@ class Evaluator:
         return pack(layout, results, self._grad_cls)
 
 
-def _entry_point(dispatcher: Any) -> Callable[..., Any]:
-    """The compiled C entry of a Numba function with one explicit signature (it skips the
-    dispatcher's type resolution: ~0.15 µs a call); the dispatcher itself without Numba."""
-    overloads = getattr(dispatcher, "overloads", None)
-    if overloads and len(overloads) == 1:
-        return next(iter(overloads.values())).entry_point  # type: ignore[no-any-return]
-    return dispatcher  # type: ignore[no-any-return]
+def _broadcast(shapes: set[tuple[int, ...]]) -> tuple[int, ...]:
+    return tuple(np.broadcast_shapes(*shapes))

@@ -320,3 +320,36 @@ def overlap(a: np.ndarray, b: np.ndarray) -> bool:
         return bool(np.shares_memory(a, b, max_work=10**5))  # type: ignore[arg-type]
     except np.exceptions.TooHardError:
         return True
+
+
+def unpack_out(
+    layout: Layout | Matrix, n_outputs: int, out: Any, shape: tuple[int, ...]
+) -> list[np.ndarray]:
+    """The `out=` arrays of a result with `layout`, in kernel order, checked (shape, dtype,
+    no two sharing memory); outputs the result does not show (grad(): the value) get
+    scratch arrays."""
+    if isinstance(layout, Matrix):
+        check_out(out, (*shape, layout.rows, layout.cols))
+        return matrix_entries(out, layout)
+    found: dict[int, Any] = {}
+    stack: list[tuple[Any, Any]] = [(layout, out)]
+    while stack:
+        part, given = stack.pop()
+        if isinstance(part, int):
+            found[part] = given
+        elif isinstance(part, Grads):
+            if part.bare:
+                found[part.indices[0]] = given
+            else:
+                items = sequence(given, len(part.indices), "gradient arrays")
+                found.update(zip(part.indices, items))
+        else:
+            what = "value arrays" if all(isinstance(x, int) for x in part) else "parts"
+            stack.extend(zip(part, sequence(given, len(part), what)))
+    arrays = list(found.values())
+    for k, a in enumerate(arrays):
+        check_out(a, shape)
+        if any(overlap(a, b) for b in arrays[:k]):
+            raise ValueError("out: two out arrays share memory (each result needs its own)")
+    dtype = out_dtype(arrays[0]) if arrays else np.float64
+    return [found[j] if j in found else np.empty(shape, dtype=dtype) for j in range(n_outputs)]

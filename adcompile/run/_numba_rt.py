@@ -1,52 +1,30 @@
 """Numba helpers that generated modules import (`import adcompile` never loads this module).
 
-`at(a, i)` is `a[i]` for an array and `a` itself for a scalar, as float64 (float32 elements
-are widened on load, so all arithmetic is float64); `at2(a, i, j)` is the same for 2-D
-arrays. The batch drivers read every input through them, so Numba compiles one
-specialisation per scalar/array pattern of the arguments, and inputs passed as scalars stay
-loop invariants the compiler can hoist.
+`f64_at(address)` and `i64_at(address)` are the memory at an address (an int64) as a typed
+pointer that indexes like a 1-D array: the generated driver reads its parameter block, its
+inputs and its outputs through them, so one compiled driver serves every dtype-checked,
+strided or broadcast layout the runner hands it (`adcompile.run.backends.NumbaRunner`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from numba.core import types
-from numba.extending import overload
+from numba.extending import intrinsic
 
 
-def at(a: Any, i: int) -> Any:
-    """Pure-Python meaning (used with NUMBA_DISABLE_JIT=1)."""
-    return np.float64(a[i] if hasattr(a, "__getitem__") else a)
+def _pointer(dtype: Any) -> Any:
+    ptr = types.CPointer(dtype)  # type: ignore[no-untyped-call]
+
+    def typer(typingctx: Any, addr: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.inttoptr(args[0], context.get_value_type(ptr))
+
+        return ptr(types.int64), codegen
+
+    return typer
 
 
-def at2(a: Any, i: int, j: int) -> Any:
-    """Pure-Python meaning (used with NUMBA_DISABLE_JIT=1)."""
-    return np.float64(a[i, j] if hasattr(a, "__getitem__") else a)
-
-
-def _element(a: Any, i: Any) -> Any:
-    return np.float64(a[i])
-
-
-def _element2(a: Any, i: Any, j: Any) -> Any:
-    return np.float64(a[i, j])
-
-
-def _itself(a: Any, i: Any) -> Any:
-    return np.float64(a)
-
-
-def _itself2(a: Any, i: Any, j: Any) -> Any:
-    return np.float64(a)
-
-
-@overload(at)
-def _at(a: Any, i: Any) -> Any:
-    return _element if isinstance(a, types.Array) else _itself
-
-
-@overload(at2)
-def _at2(a: Any, i: Any, j: Any) -> Any:
-    return _element2 if isinstance(a, types.Array) else _itself2
+f64_at = intrinsic(_pointer(types.float64))
+i64_at = intrinsic(_pointer(types.int64))

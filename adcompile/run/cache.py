@@ -216,6 +216,13 @@ def _numba_files(cache: Cache, name: str) -> list[Path]:
     return [p for p in cache.numba.glob(f"{name}.*") if p.suffix in _NUMBA_SUFFIXES]
 
 
+def recorded(cache: Cache, name: str) -> bool:
+    """Whether module `name` is in the cache, compiled: its source file is there and its
+    manifest lists Numba files (written only after a whole module compiled). Its content
+    is checked when it is loaded (`verify`), not here."""
+    return (cache.root / f"{name}.py").exists() and bool(_read_manifest(cache, name))
+
+
 def _manifest_path(cache: Cache, name: str) -> Path:
     return cache.numba / f"{name}.manifest.json"
 
@@ -296,16 +303,16 @@ def discard(cache: Cache, name: str) -> None:
         verify(cache, name)
 
 
-# --- Numba's lazily compiled functions -------------------------------------------------------
+# --- Numba's later compiles ----------------------------------------------------------------
 
 
 def guard(cache: Cache, module: ModuleType) -> None:
     """Route the disk cache of `module`'s Numba functions through `_GuardedCache`.
 
-    The batch drivers compile one specialisation per argument pattern on their first call
-    with it, long after the import: Numba then reads the index (and a data file) again and
-    writes new ones. Only that slow path goes through the guard; calls of compiled code
-    never touch it."""
+    Generated functions have explicit signatures and are compiled (or loaded) on import;
+    should Numba compile one more specialisation later (a dispatcher called by hand with
+    other types), it reads the index (and a data file) again and writes new ones. Only that
+    slow path goes through the guard; calls of compiled code never touch it."""
     from numba.core.caching import Cache as NumbaCache
 
     for value in vars(module).values():

@@ -41,6 +41,18 @@ def module_name(source: str) -> str:
     return "adc_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:20]
 
 
+def is_loaded(source: str) -> bool:
+    """Whether `source`'s module is already imported in this process."""
+    return module_name(source) in _loaded
+
+
+def is_cached(source: str) -> bool:
+    """Whether `source`'s module is compiled in the disk cache (loading it compiles nothing,
+    unless the files turn out damaged)."""
+    where = cache.current()
+    return where.writable and cache.recorded(where, module_name(source))
+
+
 def load(source: str) -> ModuleType:
     """Import generated `source` as a module (once per process; written to disk once)."""
     name = module_name(source)

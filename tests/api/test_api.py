@@ -97,8 +97,9 @@ def test_source_is_readable_python(neuron):
 
 def test_numba_source_is_the_compiled_module(neuron):
     src = neuron.value_and_grad().numba_source
-    assert "@numba.njit(" in src and "numba.prange" in src
+    assert "@numba.njit(" in src and "def drive(" in src and "nogil=True" in src
     assert 'error_model="numpy"' in src
+    assert "prange" not in src  # parallel blocks run on a thread pool: no parfors compile
 
 
 def test_keyword_and_mixed_arguments():

@@ -92,12 +92,16 @@ _VOCABULARY = frozenset(
     {"math", "np", "numba", "at", "at2", "_at", "_at2", "range", "abs", "float", "tuple",
      "batch", "batch2", "total", "total2", "evaluate", "n", "m", "i", "j", "r", "a",
      "inputs", "arrays", "shape", "flat", "size", "outs", "o", "_erf", "_erfc", "_",
-     "isinstance", "hasattr", "len", "k", "overload", "types", *KINDS}
+     "isinstance", "hasattr", "len", "k", "overload", "types", "drive", "p", "p_at", "i0",
+     "i1", "j0", "j1", "slot", "sums", "f64_at", "i64_at", "intrinsic", "_pointer", "typer",
+     "typingctx", "addr", "codegen", "context", "builder", "signature", "args", "ptr",
+     "dtype", "enumerate", *KINDS}
 )  # fmt: skip
-_GENERATED = re.compile(r"^(t\d+|in\d+|out\d+|acc\d+|[bd]_\w+)$")
+_GENERATED = re.compile(r"^(t\d+|in\d+[ij]?|out\d+[ij]?|acc\d+|[bd]_\w+)$")
 #: The string literals the generator writes: Numba signatures, options and docstrings.
 _STRINGS = frozenset(
     {"float64", "numpy", "reassoc", "ignore", "__getitem__",
+     "void(int64, int64, int64, int64, int64, int64)",
      "Inputs: numbers or arrays (they broadcast); outputs: float64 arrays.",
      "The outputs at broadcast inputs (numbers or arrays), as float64 arrays."}
 )  # fmt: skip
@@ -106,7 +110,10 @@ _STRING = re.compile(
     r"see the comments above\."
 )
 #: Attributes the generator reads: functions of math, NumPy and Numba, and array fields.
-_ATTRIBUTES = frozenset(dir(math) + dir(np) + dir(numba) + ["Array", "shape", "size", "reshape"])
+_ATTRIBUTES = frozenset(
+    [*dir(math), *dir(np), *dir(numba), "Array", "shape", "size", "reshape", "ctypes", "data",
+     "CPointer", "inttoptr", "get_value_type"]
+)  # fmt: skip
 _MODULES = {"math", "numpy", "numba", "adcompile.run._numba_rt", "numba.core", "numba.extending"}
 
 
@@ -122,7 +129,8 @@ def check_generated(source: str, user: set[str]) -> None:
     tree = ast.parse(source)
     for stmt in tree.body:
         helper = isinstance(stmt, ast.Assign) and all(
-            isinstance(t, ast.Name) and t.id in ("_erf", "_erfc") for t in stmt.targets
+            isinstance(t, ast.Name) and t.id in ("_erf", "_erfc", "f64_at", "i64_at")
+            for t in stmt.targets
         )
         assert helper or isinstance(
             stmt, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Expr)

@@ -44,7 +44,7 @@ vg = adc.compile({FORMULA!r}).value_and_grad()
 v, g = vg(2.0, 3.0)  # the scalar kernel: compiled (or loaded) on import
 exec(os.environ.get("ADC_TEST_BETWEEN", ""))
 xs = np.linspace(1, 2, 5).astype(os.environ.get("ADC_TEST_DTYPE", "float64"))
-a, _ = vg(xs, 3.0)  # a batch driver: compiled (or loaded) on this first call
+a, _ = vg(xs, 3.0)  # the batch driver: compiled (or loaded) with the kernel on import
 print(repr(v), repr(g.x), repr(g.y), repr(float(a.sum())))
 """
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown to another uid")
@@ -118,7 +118,7 @@ def _healed(root: Path) -> None:
     name = found["py"].stem
     assert name == "adc_" + hashlib.sha256(found["py"].read_bytes()).hexdigest()[:20]
     assert cache.verify(cache.Cache(root, root / "__pycache__"), name) == []
-    assert {"kernel.nbi", "kernel.nbc", "batch.nbi", "batch.nbc"} <= set(found)
+    assert {"kernel.nbi", "kernel.nbc", "drive.nbi", "drive.nbc"} <= set(found)
     assert not list(root.rglob("*.tmp*")), "temporary files left behind"
 
 
@@ -131,10 +131,10 @@ def _snapshot(root: Path) -> set[tuple[str, int, int]]:
 
 # Every kind of damage on every kind of file, in two runs (py: the module source).
 DAMAGE = [
-    {"py": "utf8", "kernel.nbi": "truncate", "kernel.nbc": "bitflip", "batch.nbi": "random",
-     "batch.nbc": "utf8"},
-    {"py": "truncate", "kernel.nbi": "bitflip", "kernel.nbc": "random", "batch.nbi": "utf8",
-     "batch.nbc": "truncate"},
+    {"py": "utf8", "kernel.nbi": "truncate", "kernel.nbc": "bitflip", "drive.nbi": "random",
+     "drive.nbc": "utf8"},
+    {"py": "truncate", "kernel.nbi": "bitflip", "kernel.nbc": "random", "drive.nbi": "utf8",
+     "drive.nbc": "truncate"},
 ]  # fmt: skip
 
 
@@ -155,20 +155,22 @@ def test_damaged_module_index_and_data_are_rebuilt(
     assert _run(root) == (populated[1], "")
 
 
-def test_damage_after_import_is_caught_before_a_lazy_compile(
+def test_everything_compiles_on_import_so_damage_after_it_is_never_read(
     populated: tuple[Path, str], tmp_path: Path
 ) -> None:
-    """The batch driver's files, flipped after the import checked them, are checked again
-    before Numba reads them on the driver's first call (else: a crash or wrong numbers)."""
+    """The driver has an explicit signature and is loaded on import with the kernel: files
+    flipped after the import are not read by the first batch call (nothing is compiled or
+    loaded later), and the next process finds the damage and heals it."""
     root = _copy(populated, tmp_path / "cache")
     between = (
         "import pathlib\n"
-        f"for p in pathlib.Path({str(root)!r}).glob('__pycache__/*.batch-*.nb[ic]'):\n"
+        f"for p in pathlib.Path({str(root)!r}).glob('__pycache__/*.nb[ic]'):\n"
         "    b = bytearray(p.read_bytes()); b[len(b) // 2] ^= 0x10; p.write_bytes(bytes(b))\n"
     )
-    out, warned = _run(root, ADC_TEST_BETWEEN=between)
+    assert _run(root, ADC_TEST_BETWEEN=between) == (populated[1], "")
+    out, warned = _run(root)
     assert out == populated[1]
-    assert warned.count("CacheWarning") == 1 and "batch" in warned, warned
+    assert warned.count("CacheWarning") == 1 and "damaged" in warned, warned
     _healed(root)
 
 
@@ -328,7 +330,7 @@ def _file_size_limit(limit: int) -> Callable[[], None]:
     [
         (False, 100, "float64"),  # the module itself cannot be written
         (False, 8000, "float64"),  # the module can; Numba's data file for the kernel cannot
-        (True, 8000, "float32"),  # a new batch specialisation cannot be saved
+        (False, 8000, "float32"),  # the same, with float32 inputs (converted, not compiled)
     ],
 )
 def test_full_disk_compiles_in_memory_and_leaves_no_temporary_files(
@@ -399,7 +401,7 @@ def test_concurrent_processes_share_one_cache(populated: tuple[Path, str], tmp_p
 @pytest.mark.slow  # fuzzing in subprocesses: about 10 s
 @settings(max_examples=6, deadline=None)
 @given(
-    role=st.sampled_from(["py", "manifest", "kernel.nbi", "kernel.nbc", "batch.nbi", "batch.nbc"]),
+    role=st.sampled_from(["py", "manifest", "kernel.nbi", "kernel.nbc", "drive.nbi", "drive.nbc"]),
     kind=st.sampled_from(["truncate", "random", "bitflip", "utf8"]),
     where=st.floats(0, 1),
     seed=st.integers(0, 2**32),

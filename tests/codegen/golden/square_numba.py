@@ -8,7 +8,7 @@ import math
 import numba
 import numpy as np
 
-from adcompile.run._numba_rt import at, at2
+from adcompile.run._numba_rt import f64_at, i64_at
 
 
 @numba.njit("(float64,)", cache=True, error_model="numpy")
@@ -21,41 +21,32 @@ def value_and_grad(x):
     return t0, b_x
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
-def batch(n, in0, out0, out1):
-    for i in numba.prange(n):
-        r = value_and_grad(at(in0, i))
-        out0[i] = r[0]
-        out1[i] = r[1]
-
-
-@numba.njit(parallel=True, cache=True, error_model="numpy")
-def batch2(n, m, in0, out0, out1):
-    for i in numba.prange(n):
-        for j in range(m):
-            r = value_and_grad(at2(in0, i, j))
-            out0[i, j] = r[0]
-            out1[i, j] = r[1]
-
-
-@numba.njit(parallel=True, cache=True, error_model="numpy", fastmath={"reassoc"})
-def total(n, in0):
-    acc0 = 0.0
-    acc1 = 0.0
-    for i in numba.prange(n):
-        r = value_and_grad(at(in0, i))
-        acc0 += r[0]
-        acc1 += r[1]
-    return acc0, acc1
-
-
-@numba.njit(parallel=True, cache=True, error_model="numpy", fastmath={"reassoc"})
-def total2(n, m, in0):
-    acc0 = 0.0
-    acc1 = 0.0
-    for i in numba.prange(n):
-        for j in range(m):
-            r = value_and_grad(at2(in0, i, j))
-            acc0 += r[0]
-            acc1 += r[1]
-    return acc0, acc1
+@numba.njit("void(int64, int64, int64, int64, int64, int64)", nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
+def drive(p_at, i0, i1, j0, j1, slot):
+    p = i64_at(p_at)
+    in0 = f64_at(p[2])
+    in0i = p[3]
+    in0j = p[4]
+    out0 = f64_at(p[5])
+    out0i = p[6]
+    out0j = p[7]
+    out1 = f64_at(p[8])
+    out1i = p[9]
+    out1j = p[10]
+    if p[0] == 0:
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                r = value_and_grad(in0[i * in0i + j * in0j])
+                out0[i * out0i + j * out0j] = r[0]
+                out1[i * out1i + j * out1j] = r[1]
+    else:
+        acc0 = 0.0
+        acc1 = 0.0
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                r = value_and_grad(in0[i * in0i + j * in0j])
+                acc0 += r[0]
+                acc1 += r[1]
+        sums = f64_at(p[1] + 8 * 2 * slot)
+        sums[0] = acc0
+        sums[1] = acc1
