@@ -103,10 +103,12 @@ class Tiers:
             raise build.error
 
     def _runner(self, backend: str, module: ModuleType | None) -> Runner:
-        """The runner of `backend`; for Numba, with its module if already loaded, else
-        built now (in the compile worker when building in the background is allowed)."""
-        if backend == "numba" and module is None and tiers.background():
-            build = tiers.request(self._numba_source())
+        """The runner of `backend`; for Numba (and the VM), with its module if already
+        loaded, else built now (in the compile worker when background building is allowed:
+        the VM's one-time compile then happens there too)."""
+        if backend in ("numba", "vm") and module is None and tiers.background():
+            numba = backend == "numba"
+            build = tiers.request(self._numba_source() if numba else vm_source())
             build.wait()
             if build.error is not None:
                 raise build.error

@@ -76,7 +76,7 @@ def _struct_address(a: np.ndarray) -> int:
 
 _DATA_OFFSET: Final = object.__basicsize__
 _probe = np.arange(3.0)[1:]
-_address = (
+address = (
     _struct_address if _struct_address(_probe) == _interface_address(_probe) else _interface_address
 )
 
@@ -164,7 +164,7 @@ class NumbaRunner:
         if not _flat(shape, ins, ()):
             self.fill(ins, list(block))
             return
-        at, row = _address(block), 8 * size
+        at, row = address(block), 8 * size
         first = 2 + PER_ARRAY * self.n_in
         self._params().block[first:] = [v for k in range(self.n_out) for v in (at + row * k, 0, 1)]
         self._run(STORE, [size], ins)
@@ -197,18 +197,18 @@ class NumbaRunner:
                 cells[k] = a if type(a) is float else float(a.reshape(-1)[0])
                 values += (cells_at + 8 * k, 0, 0)
             elif one_axis and a.ndim != 1:  # C-contiguous, read as one axis
-                values += (_address(a), 0, 1)
+                values += (address(a), 0, 1)
             else:
                 strides = a.strides
                 si = strides[0] // 8 if len(strides) == 2 else 0
-                values += (_address(a), si, strides[-1] // 8)
+                values += (address(a), si, strides[-1] // 8)
         block[2 : 2 + len(values)] = values  # type: ignore[assignment]
         size = rows * cols
         tasks = 1 if size < 2 * PARALLEL_MIN else min(_threads(), -(-size // PARALLEL_MIN))
         if mode == SUM:
             if len(params.sums) < tasks:
                 params.sums = np.zeros((tasks, self.n_out))
-            block[1] = _address(params.sums)
+            block[1] = address(params.sums)
         drive = self._drive
         if tasks == 1:
             drive(params.at, 0, rows, 0, cols, 0)

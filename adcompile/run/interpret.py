@@ -1,13 +1,15 @@
-"""A NumPy interpreter of the IR: the no-JIT backend for huge formulas and a test oracle.
+"""A NumPy interpreter of the IR: the instant tier (no compile at all) and a test oracle.
 
 Evaluates the scheduled nodes (`schedule.Program.order`) with each op's NumPy `impl` (IEEE
-semantics, arrays broadcast), dropping values after their last use (`Program.dead_after`), so
-long chains stay small in memory.
+semantics, arrays broadcast) into a register list indexed by node id, dropping values after
+their last use (`Program.dead_after`), so long chains stay small in memory. Each step is a
+tuple prepared once (the op's function, the destination, the arguments, what dies there): a
+call costs one Python-level step per node, ~0.3 µs plus the ufunc's own time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,9 @@ import numpy as np
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.ops import OPS
 from adcompile.schedule import schedule
+
+#: One step: (the op's NumPy function, the destination, the arguments, the registers freed).
+Step = tuple[Callable[..., Any], NodeId, tuple[NodeId, ...], tuple[NodeId, ...]]
 
 
 class Plan:
@@ -26,19 +31,30 @@ class Plan:
         program = schedule(graph, inputs, outputs)
         self.inputs = program.inputs
         self.outputs = program.outputs
-        self.consts = {n: graph.nodes[n].attr for n in program.constants()}
-        self.steps: list[tuple[NodeId, Any, tuple[NodeId, ...], tuple[NodeId, ...]]] = [
-            (nid, OPS[graph.nodes[nid].op].impl, graph.nodes[nid].args, dead)
+        self.size = len(graph.nodes)
+        nodes = graph.nodes
+        self.consts = [(n, np.float64(nodes[n].attr)) for n in program.constants()]
+        impls = {op: spec.impl for op, spec in OPS.items()}
+        self.steps: list[Step] = [
+            (impls[nodes[nid].op], nid, nodes[nid].args, dead)
             for nid, dead in zip(program.order, program.dead_after())
         ]
 
     def __call__(self, *values: Any) -> tuple[Any, ...]:
-        env: dict[NodeId, Any] = {n: np.float64(v) for n, v in self.consts.items()}
-        env.update(zip(self.inputs, values))
+        regs: list[Any] = [None] * self.size
+        for n, c in self.consts:
+            regs[n] = c
+        for n, v in zip(self.inputs, values):
+            regs[n] = v
         with np.errstate(all="ignore"):
-            for nid, impl, args, dead in self.steps:
-                env[nid] = impl(*(env[a] for a in args))
+            for impl, nid, args, dead in self.steps:
+                if len(args) == 2:
+                    regs[nid] = impl(regs[args[0]], regs[args[1]])
+                elif len(args) == 1:
+                    regs[nid] = impl(regs[args[0]])
+                else:
+                    regs[nid] = impl(*[regs[a] for a in args])
                 for a in dead:
-                    env.pop(a, None)
+                    regs[a] = None
         zero = np.float64(0.0)
-        return tuple(env[o] if o is not None else zero for o in self.outputs)
+        return tuple(regs[o] if o is not None else zero for o in self.outputs)

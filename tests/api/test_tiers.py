@@ -193,6 +193,13 @@ def test_a_forked_child_builds_its_own_compiled_tier(background: None) -> None:
     assert (tier, value) == ("compiled", 1.3125)
 
 
+def test_a_spawned_child_builds_its_own_compiled_tier(background: None) -> None:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        tier, value = pool.apply(_child_result, ("x*y + 0.4375",))
+    assert (tier, value) == ("compiled", 1.4375)
+
+
 EXIT_SCRIPT = """
 import time, numpy as np, adcompile as adc
 vg = adc.compile({text!r}).value_and_grad()
