@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 
-from adcompile.ir.graph import Graph
+from adcompile.ir.graph import Graph, building
 from adcompile.ir.node import NodeId
 
 #: Which arguments of a node a consumer reads from storage (the VM reads some as immediates).
@@ -52,12 +53,27 @@ class Program:
     def dead_after(self) -> list[tuple[NodeId, ...]]:
         """For each position in `order`, the values read there for the last time (not
         outputs): what an interpreter may drop after that step."""
-        nodes = self.graph.nodes
+        with building():
+            return self._dead_after()
+
+    def _dead_after(self) -> list[tuple[NodeId, ...]]:
+        nodes, last_use = self.graph.nodes, self.last_use
         keep = set(self.wanted)
         found: list[tuple[NodeId, ...]] = []
+        add = found.append
         for pos, nid in enumerate(self.order):
-            args = dict.fromkeys(nodes[nid].args)  # each argument once, in order
-            found.append(tuple(a for a in args if self.last_use[a] == pos and a not in keep))
+            args = nodes[nid][1]
+            if len(args) == 1:
+                a = args[0]
+                add((a,) if last_use[a] == pos and a not in keep else ())
+            elif len(args) == 2 and args[0] != args[1]:
+                a, b = args
+                if last_use[a] == pos and a not in keep:
+                    add((a, b) if last_use[b] == pos and b not in keep else (a,))
+                else:
+                    add((b,) if last_use[b] == pos and b not in keep else ())
+            else:  # each argument once, in order
+                add(tuple(a for a in dict.fromkeys(args) if last_use[a] == pos and a not in keep))
         return found
 
     def slots(self, reads: Reads | None = None) -> tuple[dict[NodeId, int], int]:
@@ -105,7 +121,8 @@ def schedule(graph: Graph, inputs: Sequence[NodeId], outputs: Sequence[NodeId | 
     key = ("schedule", len(graph.nodes), tuple(inputs), tuple(outputs))
     found = graph.memo.get(key)
     if not isinstance(found, Program):
-        found = graph.memo[key] = _schedule(graph, inputs, outputs)
+        with building():
+            found = graph.memo[key] = _schedule(graph, inputs, outputs)
     return found
 
 
@@ -113,10 +130,10 @@ def _schedule(graph: Graph, inputs: Sequence[NodeId], outputs: Sequence[NodeId |
     wanted = [o for o in outputs if o is not None]
     live = graph.live(wanted)
     nodes = graph.nodes
-    order = tuple(n for n in range(len(nodes)) if live[n] and nodes[n].args)
+    order = tuple(compress(range(len(nodes)), [a and n[1] != () for a, n in zip(live, nodes)]))
     last_use: dict[NodeId, int] = {}
     for pos, nid in enumerate(order):
-        for a in nodes[nid].args:
+        for a in nodes[nid][1]:
             last_use[a] = pos
     for o in wanted:
         last_use[o] = len(order)

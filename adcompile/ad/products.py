@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 
 from adcompile.ad.forward import forward
 from adcompile.ad.reverse import reverse
-from adcompile.ir.graph import Graph, NodeId, Parsed
+from adcompile.ir.graph import Graph, NodeId, Parsed, building
 from adcompile.ir.node import SEED_MARK
 
 Kind = Literal["value", "value_and_grad", "grad", "jvp", "vjp", "jacobian", "hessian", "hvp"]
@@ -312,7 +312,8 @@ SINGLE_OUTPUT = frozenset({"value_and_grad", "grad", "hessian", "hvp"})
 
 def derive(program: Parsed, kind: Kind, wrt: tuple[str, ...], bare: bool) -> Derived:
     """The graph and layout of evaluator `kind` (see the module docstring)."""
-    derived = BUILDERS[kind](program, wrt, bare)
+    with building():
+        derived = BUILDERS[kind](program, wrt, bare)
     outputs = program.output_names
     return replace(
         derived,

@@ -36,16 +36,17 @@ def may_be_zero(graph: Graph, seed: NodeId) -> bool:
     return value is None or value == 0.0
 
 
-def _term(bar: Expr, partial: Expr | float, guarded: bool, selects: bool) -> Expr:
+def _term(graph: Graph, bar: NodeId, partial: NodeId, guarded: bool, selects: bool) -> NodeId:
     """`bar * partial`, exactly 0 where a zero may meet an inf or NaN: where the adjoint may
     be 0 (`guarded`), and at a selecting op, whose partial is 0 on the side not selected
     (`sqrt(where(x > 0, x, 0))` at x = -1: the adjoint inf meets the partial 0)."""
     if selects:
-        term = bar.apply("mul0", partial, bar)
+        term = graph.apply("mul0", partial, bar)
         if not guarded:
             return term
-        return bar.apply("where", bar.apply("eq", bar, 0.0), 0.0, term)  # zero wins on both
-    return bar.apply("mul0", bar, partial) if guarded else bar * partial
+        zero = graph.apply("eq", bar, graph.const(0.0))
+        return graph.apply("where", zero, graph.const(0.0), term)  # zero wins on both
+    return graph.apply("mul0" if guarded else "mul", bar, partial)
 
 
 def reverse(
@@ -74,34 +75,36 @@ def reverse(
         return [None] * len(wrt)
     top = max(seeds)
     active = active_nodes(graph, wrt, top)
-    adjoint: dict[NodeId, Expr] = {o: graph.expr(s) for o, s in seeds.items()}
+    adjoint: dict[NodeId, NodeId] = dict(seeds)
     # whether every contribution may be an exact 0 (a zero seed, or a selected-out branch)
     masked = {o: may_be_zero(graph, s) for o, s in seeds.items()}
-    results: dict[NodeId, Expr] = {}
+    results: dict[NodeId, NodeId] = {}
+    nodes, apply, const = graph.nodes, graph.apply, graph.const
     for nid in range(top, -1, -1):
         bar = adjoint.pop(nid, None)
         if bar is None or not active[nid]:
             continue
-        graph.bar.setdefault(bar.id, nid)
+        graph.bar.setdefault(bar, nid)
         if collect is not None:
-            collect[nid] = bar.id
-        node = graph.nodes[nid]
+            collect[nid] = bar
+        node = nodes[nid]
         if not node.args:
             results[nid] = bar
             continue
         graph.tag = ("adjoint", nid)
         opdef = OPS[node.op]
         guarded = masked.pop(nid)
-        args = [graph.expr(a) for a in node.args]
-        out = graph.expr(nid)
+        args = [Expr(graph, a) for a in node.args]
+        out = Expr(graph, nid)
         for arg, rule in zip(node.args, opdef.partials):
             if rule is None or not active[arg]:
                 continue
-            partial = rule(*args, out)
-            term = _term(bar, partial, guarded, opdef.selects)
-            graph.record_step(term.id, nid, arg, bar.lift(partial))
-            adjoint[arg] = adjoint[arg] + term if arg in adjoint else term
+            found = rule(*args, out)
+            partial = found.id if isinstance(found, Expr) else const(float(found))
+            term = _term(graph, bar, partial, guarded, opdef.selects)
+            graph.record_step(term, nid, arg, partial)
+            before = adjoint.get(arg)
+            adjoint[arg] = term if before is None else apply("add", before, term)
             masked[arg] = masked.get(arg, True) and (guarded or opdef.selects)
         graph.tag = None
-    found = [results.get(w) for w in wrt]
-    return [f.id if f is not None else None for f in found]
+    return [results.get(w) for w in wrt]

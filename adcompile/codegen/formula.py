@@ -42,6 +42,9 @@ def step_text(
 ) -> str:
     """`root` in formula syntax, for a comment: nodes the same pass step made (`group`) are
     spelled out up to `depth` levels, constants as numbers, others by `name(nid)`."""
+    node = graph.nodes[root]
+    if not (depth > 0 and node.args and graph.origin.get(root) == group):
+        return number_text(graph, root) or name(root)  # most: a name or a number
     order: list[tuple[NodeId, int]] = []
     stack = [(root, 0)]
     while stack:  # preorder, reversed below: arguments before their users (no recursion)

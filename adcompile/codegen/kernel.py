@@ -18,8 +18,9 @@ from typing import Final
 
 from adcompile.codegen.formula import number_text, step_text
 from adcompile.codegen.templates import Target, literal, safe_name, template, whole_exponent
-from adcompile.ir.graph import Graph, NodeId
+from adcompile.ir.graph import Graph, NodeId, building
 from adcompile.ir.node import SEED_MARK
+from adcompile.ir.ops import OPS
 from adcompile.schedule import schedule
 
 #: The comment heading each run of lines a pass made, by the pass's tag.
@@ -54,6 +55,7 @@ class Namer:
         self.names: dict[NodeId, str] = {}
         self.used: set[str] = set()
         self.temps = 0
+        self._literals: dict[NodeId, str] = {}
         for k, nid in enumerate(inputs):
             user = str(graph.nodes[nid].attr)
             if user.startswith(SEED_MARK):
@@ -71,25 +73,34 @@ class Namer:
         return name
 
     def ref(self, nid: NodeId) -> str:
-        node = self.graph.nodes[nid]
-        return literal(float(node.attr)) if node.op == "const" else self.names[nid]  # type: ignore[arg-type]
+        found = self.names.get(nid)  # constants are never defined: they are literals
+        if found is None:
+            found = self._literals.get(nid)
+            if found is None:
+                node = self.graph.nodes[nid]
+                if node.op != "const":
+                    raise KeyError(nid)
+                found = self._literals[nid] = literal(float(node.attr))  # type: ignore[arg-type]
+        return found
 
     def define(self, nid: NodeId) -> str:
-        user = self.graph.names.get(nid)
-        primal = self.graph.bar.get(nid)
-        of = self.graph.dot.get(nid)
+        graph = self.graph
+        user = graph.names.get(nid)
         if user is not None and len(user) <= _MAX_NAME:
             name = safe_name(user)
-        elif nid not in self.graph.origin:  # a forward value, even if it is also a derivative
+        elif nid not in graph.origin:  # a forward value, even if it is also a derivative
             name, self.temps = f"t{self.temps}", self.temps + 1
-        elif primal is not None and primal in self.names:
-            name = "b_" + self.names[primal].rstrip("_")
-        elif of is not None and of in self.names:
-            name = "d_" + self.names[of].rstrip("_")
         else:
-            name, self.temps = f"t{self.temps}", self.temps + 1
-        self.names[nid] = self.claim(name)
-        return self.names[nid]
+            primal = graph.bar.get(nid)
+            of = graph.dot.get(nid) if primal is None or primal not in self.names else None
+            if primal is not None and primal in self.names:
+                name = "b_" + self.names[primal].rstrip("_")
+            elif of is not None and of in self.names:
+                name = "d_" + self.names[of].rstrip("_")
+            else:
+                name, self.temps = f"t{self.temps}", self.temps + 1
+        self.names[nid] = name = self.claim(name)
+        return name
 
 
 def build_kernel(
@@ -104,6 +115,17 @@ def build_kernel(
     `grad_of[j]`, when given, is the input whose derivative output j is: where that value
     already has another name, an alias line `b_x = ...` makes the returned names say so.
     """
+    with building():
+        return _build_kernel(graph, inputs, outputs, grad_of, target)
+
+
+def _build_kernel(
+    graph: Graph,
+    inputs: Sequence[NodeId],
+    outputs: Sequence[NodeId | None],
+    grad_of: Sequence[NodeId | None],
+    target: Target,
+) -> Kernel:
     namer = Namer(graph, inputs)
 
     def label(nid: NodeId) -> str:
@@ -115,29 +137,41 @@ def build_kernel(
     section = ""
     group: tuple[str, NodeId] | None = None
     uses_np = False
+    spellings: dict[str, tuple[str, bool]] = {}  # op -> (template, has an integer power)
+    nodes, origins, notes, steps = graph.nodes, graph.origin, graph.notes, graph.steps
+    ref = namer.ref
     for nid in program.order:
-        node = graph.nodes[nid]
-        spelling = template(node.op, target)
-        uses_np = uses_np or "np." in spelling
-        rhs = spelling.format(*_operands(graph, namer, node.op, node.args))
-        origin = graph.origin.get(nid)
-        if origin is None and section != "forward":
-            section = "forward"
-            lines.append("# forward")
-        if origin is not None and section != origin[0]:
-            section = origin[0]
-            lines.append(SECTIONS[section])
-        if origin is not None and origin != group:
-            group = origin
-            of = origin[1]
-            lines.append(f"# from {text.get(of) or _unemitted(graph, namer, of)}")
-        note = graph.notes.get(nid)
+        op, args, _ = nodes[nid]
+        spelled = spellings.get(op)
+        if spelled is None:
+            spelled = spellings[op] = (template(op, target), OPS[op].integer_power is not None)
+            uses_np = uses_np or "np." in spelled[0]
+        spelling, power = spelled
+        if power:
+            rhs = spelling.format(*_operands(graph, namer, op, args))
+        elif len(args) == 1:
+            rhs = spelling.format(ref(args[0]))
+        else:
+            rhs = spelling.format(*[ref(a) for a in args])
+        origin = origins.get(nid)
+        if origin is None:
+            if section != "forward":
+                section = "forward"
+                lines.append("# forward")
+        elif origin != group or section != origin[0]:
+            if section != origin[0]:
+                section = origin[0]
+                lines.append(SECTIONS[section])
+            if origin != group:
+                group = origin
+                of = origin[1]
+                lines.append(f"# from {text.get(of) or _unemitted(graph, namer, of)}")
+        note = notes.get(nid)
         if note is not None:
             lines.append(f"# stable rewrite: {note}")
-        name = namer.define(nid)
-        statement = f"{name} = {rhs}"
+        statement = f"{namer.define(nid)} = {rhs}"
         text[nid] = statement
-        step = graph.steps.get(nid)
+        step = steps.get(nid)
         if step is not None:  # the chain-rule factor this line multiplies by
             of, arg, partial = step
             statement += f"  # d {label(of)} / d {label(arg)}"

@@ -1,24 +1,25 @@
-"""Text to IR: the Lark LALR parser over `grammar/adcompile.lark` and a non-recursive IR builder.
+"""Text to IR: the Lark LALR tables of `grammar/adcompile.lark` and a non-recursive IR builder.
 
-`parse(text, inputs)` returns a `Parsed` (a `Graph` plus input and output ids). One LALR
-parser is built per process, with the IR builder applied inline: each reduction calls the
-`_BuildIR` of the parse running in this thread (`_local`), which creates nodes through
-`Graph.apply`; no tree is built, and nothing recurses (deep formulas never hit the limit).
-Lark's exceptions and every semantic problem become `FormulaError`s with line, column and caret.
+`parse(text, inputs)` returns a `Parsed` (a `Graph` plus input and output ids). Lark compiles
+the grammar once per process; `front.lalr.Tables.drive` runs its tables with a fresh `_BuildIR`
+per parse (so concurrent parses never mix), whose callbacks create nodes through
+`Graph.apply` as the LALR loop reduces: no tree is built, and nothing recurses (deep formulas
+never hit the limit). At a syntax error Lark's own parser reports it; Lark's exceptions and
+every semantic problem become `FormulaError`s with line, column and caret.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 import re
 import threading
-from functools import cache
+from collections.abc import Callable, Sequence
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Tree
+from lark import Lark, Tree
 from lark.exceptions import UnexpectedInput
 
 from adcompile.errors import (
@@ -30,9 +31,10 @@ from adcompile.errors import (
     UnknownFunctionError,
     did_you_mean,
 )
+from adcompile.front.lalr import Tables
 from adcompile.front.messages import suggest, syntax_error
 from adcompile.front.names import check_input_name
-from adcompile.ir.graph import Graph, Parsed
+from adcompile.ir.graph import Graph, Parsed, building
 from adcompile.ir.node import FoldError, NodeId
 from adcompile.ir.ops import CONSTANTS, OPS, function_names, resolve_function
 
@@ -49,46 +51,34 @@ def grammar_path() -> Path:
 
 
 @cache
-def _parser() -> Lark:
+def _parser() -> tuple[Lark, Tables]:
+    """Lark's parser for the grammar (it reports syntax errors) and its tables, which
+    `Tables.drive` runs for every parse."""
     with _lock:
         lark = Lark(
             grammar_path().read_text(encoding="utf-8"),
             parser="lalr",
             maybe_placeholders=False,
-            transformer=_Callbacks(),
+            transformer=_Quiet(),
         )
-        _streamline(lark)
-        return lark
+        return lark, Tables.read(lark)
 
 
-def _streamline(lark: Lark) -> None:
-    """Make the LALR loop's per-reduction work cheaper without changing what it builds.
+class _Quiet:
+    """The transformer of Lark's own parse (run only to report a syntax error): no tree."""
 
-    - A `?rule` reduced from one kept child (`?sum: product`, `?atom: "(" expr ")"`: most
-      reductions of a formula) returns that child: its callback becomes an `itemgetter`
-      (C code) instead of Lark's Python wrappers, which do the same.
-    - The goto lookup is keyed by `rule.origin.name`, a `Token`, in a table keyed by `str`:
-      every lookup runs `Token.__eq__` in Python. The plain `str` finds the same entry.
+    def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
+        # an inlined rule (`_sep`, `__start_plus_0`...): its parent splices these children
+        return Tree(data, []) if str(data).startswith("_") else None
 
-    Lark's internals are reached by name; if they are laid out differently, nothing changes.
-    """
+
+def _syntax_error(lark: Lark, source: str) -> UnexpectedInput:
+    """Lark's exception for a text the LALR loop stopped on."""
     try:
-        callbacks = lark.parser.parser.parser.callbacks
-        rules = list(callbacks)
-        for rule in rules:
-            origin = rule.origin
-            origin.name = str(origin.name)
-            if not rule.options.expand1 or rule.alias is not None:
-                continue
-            kept = [
-                k
-                for k, sym in enumerate(rule.expansion)
-                if not (sym.is_term and (sym.filter_out or sym.name.startswith("_")))
-            ]
-            if len(kept) == 1 and not rule.expansion[kept[0]].name.startswith("_"):
-                callbacks[rule] = operator.itemgetter(kept[0])
-    except AttributeError:  # pragma: no cover - another Lark version
-        return
+        lark.parse(source)
+    except UnexpectedInput as exc:
+        return exc
+    raise AssertionError(f"Lark parses a text the LALR loop refused: {source[:80]!r}")
 
 
 def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True) -> Parsed:
@@ -102,18 +92,15 @@ def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True)
     """
     if inputs is not None:
         inputs = tuple(check_input_name(name) for name in inputs)
-    builder = _BuildIR(text, inputs)
-    builder.graph.stable = stable
     source = _one_line_break(text)
-    outer = getattr(_local, "builder", None)  # a parse inside a parse (never, but be safe)
-    _local.builder = builder
-    try:
-        _parser().parse(source)
-    except UnexpectedInput as exc:
+    builder = _BuildIR(text, source, inputs)
+    builder.graph.stable = stable
+    lark, tables = _parser()
+    with building():
+        parsed = tables.drive(source, builder)
+    if not parsed:
         # a syntax error anywhere wins over the semantic errors found before it
-        raise syntax_error(source, exc).with_source(text) from None
-    finally:
-        _local.builder = outer
+        raise syntax_error(source, _syntax_error(lark, source)).with_source(text) from None
     try:
         builder.finish()
     except FormulaError as exc:
@@ -124,20 +111,18 @@ def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True)
 # --- IR builder --------------------------------------------------------------------------
 
 _MALFORMED_NUMBER = re.compile(r"[eE][+-]?$")
-# What each expression callback returns: the node, the position where the expression starts
-# (tracked here instead of Lark's propagate_positions, which doubles the parse time), and
-# the name when the expression starts with a variable at that position (else None): a
-# result written as a bare name is called by that name.
-Val = tuple[NodeId, int, int, "str | None"]
-
-#: The builder of the parse running in this thread: the module-level parser's callbacks
-#: forward to it, so concurrent parses in several threads never mix.
-_local = threading.local()
+#: A token a callback receives (NAME, NUMBER): its text and its offset in the source.
+Tok = tuple[str, int]
+# What each expression callback returns: the node, the offset where the expression starts
+# (turned into line and column only for a message), and the name when the expression
+# starts with a variable there (else None): a result written as a bare name is called by
+# that name.
+Val = tuple[NodeId, int, "str | None"]
 
 
 class _BuildIR:
-    """Lark callbacks to graph, bottom-up and left to right as the LALR parser reduces,
-    resolving names as statements go.
+    """The callbacks of `Tables.drive`: IR nodes, bottom-up and left to right as the LALR
+    loop reduces, resolving names as statements go.
 
     No tree is built. The first semantic error is kept and the parse goes on with the
     `_skip_*` callbacks, so that a syntax error later in the text still wins, and so that an
@@ -145,8 +130,9 @@ class _BuildIR:
     then raises the error the text shows first.
     """
 
-    def __init__(self, text: str, inputs: tuple[str, ...] | None) -> None:
+    def __init__(self, text: str, source: str, inputs: tuple[str, ...] | None) -> None:
         self.text = text
+        self.source = source  # what is parsed: offsets count in it
         self.graph = Graph()
         self.graph.strict_fold = True
         self.declared = inputs
@@ -158,55 +144,74 @@ class _BuildIR:
         self.known: dict[str, NodeId] = {}
         if inputs is not None:
             self.known.update((name, self.graph.input(name)) for name in inputs)
-        self.statements: list[tuple[str, Any, Any]] = []
+        self.statements: list[tuple[str, Any, int]] = []  # (kind, what, offset)
         self.count = 0  # statements reduced so far (also after an error)
-        self.first_assigned: dict[str, tuple[int, int]] = {}  # name -> (statement, line)
-        self.first_read: dict[str, tuple[int, Token]] = {}  # unassigned name -> (statement, token)
+        self.first_assigned: dict[str, tuple[int, int]] = {}  # name -> (statement, offset)
+        self.first_read: dict[str, tuple[int, int]] = {}  # unassigned name -> (statement, offset)
         self.error: FormulaError | None = None
 
+    def callback(self, name: str) -> Callable[[Sequence[Any]], Any]:
+        """The callback of grammar rule `name` (`Tables.drive` asks once per parse)."""
+        if name in OPS:
+            return partial(self.operator, name)
+        found: Callable[[Sequence[Any]], Any] | None = getattr(self, _CALLBACKS.get(name, ""), None)
+        if found is None:
+            raise AssertionError(f"grammar rule {name!r} has no callback")  # pragma: no cover
+        return found
+
+    def at(self, offset: int) -> tuple[int, int]:
+        """Line and column (from 1) of an offset in the source; only messages need them."""
+        start = self.source.rfind("\n", 0, offset) + 1
+        return self.source.count("\n", 0, offset) + 1, offset - start + 1
+
     # -- leaves --------------------------------------------------------------------------
-    def number(self, children: list[Token]) -> Val:
-        tok = children[0]
+    def number(self, children: Sequence[Tok]) -> Val:
+        tok, offset = children[0]
         shown = tok[:30] + ("..." if len(tok) > 30 else "")
         if _MALFORMED_NUMBER.search(tok):
-            raise ConstantError(f"malformed number {shown!r}: exponent has no digits", *_at(tok))
+            raise ConstantError(
+                f"malformed number {shown!r}: exponent has no digits", *self.at(offset)
+            )
         value = float(tok)
         if not math.isfinite(value):
             raise ConstantError(
-                f"numeric literal {shown!r} is outside the float64 range", *_at(tok)
+                f"numeric literal {shown!r} is outside the float64 range", *self.at(offset)
             )
-        return (self.graph.const(value), *_at(tok), None)
+        return (self.graph.const(value), offset, None)
 
-    def var(self, children: list[Token]) -> Val:
-        tok = children[0]
-        name = str(tok)
+    def var(self, children: Sequence[Tok]) -> Val:
+        name, offset = children[0]
         nid = self.env.get(name)
         if nid is None:
             nid = self.known.get(name)
             if nid is None:
-                nid = self._resolve(name, tok)
-        return (nid, *_at(tok), name)
+                nid = self._resolve(name, offset)
+        return (nid, offset, name)
 
-    def _resolve(self, name: str, tok: Token) -> NodeId:
+    def _resolve(self, name: str, offset: int) -> NodeId:
         """A name neither assigned yet nor resolved before."""
         # if it is assigned in a later statement, this read is an error (`finish`)
-        self.first_read.setdefault(name, (self.count, tok))
+        self.first_read.setdefault(name, (self.count, offset))
         if name in CONSTANTS:
             nid = self.graph.const(CONSTANTS[name])
         elif resolve_function(name) is not None:
-            raise UndefinedNameError(f"'{name}' is a function: call it as {name}(...)", *_at(tok))
+            raise UndefinedNameError(
+                f"'{name}' is a function: call it as {name}(...)", *self.at(offset)
+            )
         elif self.declared is not None:
             known = [*self.env, *self.declared, *CONSTANTS]
             raise UndefinedNameError(
                 f"undefined name '{name}'{did_you_mean(name, known)}; inputs are "
                 f"{', '.join(self.declared) or '(none)'}",
-                *_at(tok),
+                *self.at(offset),
             )
         else:
             try:
                 check_input_name(name)
             except FormulaError as exc:
-                raise UndefinedNameError(f"undefined name: {exc.message}", *_at(tok)) from None
+                raise UndefinedNameError(
+                    f"undefined name: {exc.message}", *self.at(offset)
+                ) from None
             nid = self.graph.input(name)
             if nid not in self.graph.names:
                 self.inputs.append(name)
@@ -215,55 +220,66 @@ class _BuildIR:
         return nid
 
     # -- calls and operators -------------------------------------------------------------
-    def call(self, children: list[Any]) -> Val:
-        tok, args = children[0], children[1:]
-        name = str(tok)
+    def call(self, children: Sequence[Any]) -> Val:
+        (name, offset), args = children[0], children[1:]
         opdef = resolve_function(name)
         if opdef is None:
             what = "is a variable, not a function" if name in self.env else "unknown function"
             hint = suggest(name, len(args)) or did_you_mean(name, function_names())
-            raise UnknownFunctionError(f"{what} '{name}'{hint}", *_at(tok))
+            raise UnknownFunctionError(f"{what} '{name}'{hint}", *self.at(offset))
         if len(args) != opdef.arity:
             plural = "s" if opdef.arity != 1 else ""
             raise ArityError(
                 f"{name}() takes {opdef.arity} argument{plural}, {len(args)} given"
                 + suggest(name, len(args)),
-                *_at(tok),
+                *self.at(offset),
             )
-        return self._apply(opdef.name, args, *_at(tok), None)
+        return self._apply(opdef.name, [a[0] for a in args], offset, None)
 
-    def operator(self, op: str, args: list[Val]) -> Val:
+    def operator(self, op: str, args: Sequence[Val]) -> Val:
         first = args[0]
-        return self._apply(op, args, first[1], first[2], first[3])
-
-    def _apply(self, op: str, args: list[Val], line: int, column: int, name: str | None) -> Val:
         try:
-            return (self.graph.apply(op, *[a[0] for a in args]), line, column, name)
+            if len(args) == 2:
+                nid = self.graph.apply(op, first[0], args[1][0])
+            else:
+                nid = self.graph.apply(op, *[a[0] for a in args])
         except FoldError as exc:
-            raise ConstantError(
-                f"constant expression overflows float64 or is undefined ({exc})", line, column
-            ) from None
+            raise self._overflow(exc, first[1]) from None
+        return (nid, first[1], first[2])
+
+    def _apply(self, op: str, ids: Sequence[NodeId], offset: int, name: str | None) -> Val:
+        try:
+            return (self.graph.apply(op, *ids), offset, name)
+        except FoldError as exc:
+            raise self._overflow(exc, offset) from None
+
+    def _overflow(self, exc: FoldError, offset: int) -> ConstantError:
+        return ConstantError(
+            f"constant expression overflows float64 or is undefined ({exc})", *self.at(offset)
+        )
 
     # -- statements ----------------------------------------------------------------------
-    def assign(self, children: list[Any]) -> None:
-        tok, (value, _, _, _) = children
-        name = str(tok)
-        self.first_assigned.setdefault(name, (self.count, tok.line))
+    def assign(self, children: Sequence[Any]) -> None:
+        (name, offset), (value, _, _) = children
+        self.first_assigned.setdefault(name, (self.count, offset))
         self.count += 1
         self.env[name] = value
         if self.graph.nodes[value].op not in ("const", "input"):
             self.graph.names.setdefault(value, name)
-        self.statements.append(("assign", name, (tok.line, tok.column)))
+        self.statements.append(("assign", name, offset))
 
-    def result(self, children: list[Val]) -> None:
+    def result(self, children: Sequence[Val]) -> None:
         self.count += 1
         nodes = tuple(c[0] for c in children)
         # an output written as a bare name is called by that name (`p, q`), even when two
         # names are one node
         named = tuple(
-            c[3] if c[3] is not None and c[0] == self._named(c[3]) else None for c in children
+            c[2] if c[2] is not None and c[0] == self._named(c[2]) else None for c in children
         )
-        self.statements.append(("result", (nodes, named), (children[0][1], children[0][2])))
+        self.statements.append(("result", (nodes, named), children[0][1]))
+
+    def start(self, children: Sequence[Any]) -> None:
+        return None
 
     def _named(self, name: str) -> NodeId | None:
         nid = self.env.get(name)
@@ -279,42 +295,41 @@ class _BuildIR:
             self.assign = self._skip_assign  # type: ignore[method-assign]
             self.result = self._skip_result  # type: ignore[method-assign]
 
-    def _skip(self, children: list[Any]) -> None:
+    def _skip(self, children: Sequence[Any]) -> None:
         return None
 
-    def _skip_operator(self, op: str, args: list[Any]) -> None:
+    def _skip_operator(self, op: str, args: Sequence[Any]) -> None:
         return None
 
-    def _skip_assign(self, children: list[Any]) -> None:
-        tok = children[0]
-        self.first_assigned.setdefault(str(tok), (self.count, tok.line))
+    def _skip_assign(self, children: Sequence[Any]) -> None:
+        name, offset = children[0]
+        self.first_assigned.setdefault(name, (self.count, offset))
         self.count += 1
 
-    def _skip_result(self, children: list[Any]) -> None:
+    def _skip_result(self, children: Sequence[Any]) -> None:
         self.count += 1
 
     def finish(self) -> None:
         """Raise the first problem of a text that parsed: a name read before the statement
         that first assigns it, else the first semantic error, else a misplaced statement."""
-        for name, (read_at, tok) in self.first_read.items():
+        for name, (read_at, offset) in self.first_read.items():
             later = self.first_assigned.get(name)
             if later is not None and later[0] > read_at:
                 raise UndefinedNameError(
-                    f"'{name}' is read before it is assigned on line {later[1]} "
+                    f"'{name}' is read before it is assigned on line {self.at(later[1])[0]} "
                     "(an assignment applies from its own line on)",
-                    *_at(tok),
+                    *self.at(offset),
                 )
         if self.error is not None:
             raise self.error
         if not self.statements:
             raise ParseError("empty formula: there is nothing to compute", 1, 1)
-        for kind, _, (line, column) in self.statements[:-1]:
+        for kind, _, offset in self.statements[:-1]:
             if kind == "result":
                 raise ParseError(
                     "only the last statement may be an expression; "
                     "earlier ones must be assignments (name = ...)",
-                    line,
-                    column,
+                    *self.at(offset),
                 )
 
     def program(self) -> Parsed:
@@ -333,58 +348,12 @@ class _BuildIR:
         return Parsed(self.text, self.graph, tuple(self.inputs), ids, outputs, names)
 
 
-def _forward(method: str) -> Any:
-    """The callback for a rule: call `method` of this thread's builder; a `FormulaError`
-    is kept by the builder, which then skips the rest."""
-
-    def callback(children: list[Any]) -> Any:
-        builder = _local.builder
-        try:
-            return getattr(builder, method)(children)
-        except FormulaError as exc:
-            builder.failed(exc)
-            return None
-
-    return callback
-
-
-def _forward_operator(op: str) -> Any:
-    def callback(children: list[Any]) -> Any:
-        builder = _local.builder
-        try:
-            return builder.operator(op, children)
-        except FormulaError as exc:
-            builder.failed(exc)
-            return None
-
-    return callback
-
-
-class _Callbacks:
-    """The module-level parser's transformer: one callback per rule of the grammar."""
-
-    def __init__(self) -> None:
-        for method in ("number", "var", "call", "assign", "result"):
-            setattr(self, method, _forward(method))
-        for op in OPS:
-            setattr(self, op, _forward_operator(op))
-
-    def start(self, children: list[Any]) -> None:
-        return None
-
-    def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
-        # inlined rules (`_sep`, Lark's `__start_plus_0`...): the parent splices the children
-        # of the tree returned here into its own
-        if not str(data).startswith("_"):
-            raise AssertionError(f"grammar rule {data!r} has no callback")  # pragma: no cover
-        return Tree(data, children)
+#: The grammar's rule names (aliases) with a callback of that name; operators (IR op names)
+#: go to `operator`.
+_CALLBACKS = {name: name for name in ("number", "var", "call", "assign", "result", "start")}
 
 
 def _one_line_break(text: str) -> str:
     """`text` with CR LF and a bare CR as LF: Lark counts lines by LF, and every line break
     of the language must count the same (`errors.split_lines` splits the same way)."""
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
-
-
-def _at(tok: Token) -> tuple[int, int]:
-    return (tok.line or 1, tok.column or 1)

@@ -13,17 +13,73 @@ operator-overloading handle used by the op table's derivative rules.
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
 from adcompile.ir.node import FoldError, Node, NodeId, node_key
 from adcompile.ir.ops import OPS
-from adcompile.ir.rewrites import RULES, STABLE
+from adcompile.ir.rewrites import NEED_CONSTANT, RULES, STABLE, Rule
 
-__all__ = ["Expr", "FoldError", "Graph", "Node", "NodeId", "Parsed", "pformat", "verify"]
+__all__ = [
+    "Expr",
+    "FoldError",
+    "Graph",
+    "Node",
+    "NodeId",
+    "Parsed",
+    "building",
+    "pformat",
+    "verify",
+]
+
+
+@contextmanager
+def building() -> Iterator[None]:
+    """Pause the cycle collector while a pass makes many nodes (parse, AD, schedule, print).
+
+    Nodes are tuples that reference counting frees; they make no cycles. But every node
+    stays tracked, and each full collection walks all of them, so collections that a long
+    build triggers cost a third of its time. Paused, they are not run; the collector is
+    turned back on (if it was on) when the outermost build ends.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+#: What the door needs about an op, looked up once per node: its arity, whether its
+#: arguments are sorted, its rules by [an argument is a constant][stable rewrites on] (a rule
+#: that needs a constant argument is left out where none is), and the tables they came from.
+_Plan = tuple[int, bool, tuple[tuple[tuple[Rule, ...], ...], ...], object, object]
+_PLANS: dict[str, _Plan] = {}
+_new_node = tuple.__new__  # Node(op, args) without the Python-level __new__ of NamedTuple
+
+
+def _plan(op: str) -> _Plan:
+    opdef = OPS[op]
+    rules, stable = RULES.get(op, ()), STABLE.get(op, ())
+
+    def plain(table: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        return tuple(r for r in table if r not in NEED_CONSTANT)
+
+    plan = _PLANS[op] = (
+        opdef.arity,
+        opdef.commutative,
+        ((plain(rules), plain(rules) + plain(stable)), (rules, rules + stable)),
+        RULES,  # a test may swap the tables: the plan is remade then
+        STABLE,
+    )
+    return plan
 
 
 class Graph:
@@ -64,7 +120,8 @@ class Graph:
 
     # -- the door --------------------------------------------------------------------------
     def _intern(self, node: Node) -> NodeId:
-        key = node_key(node)
+        # a node is a tuple equal to its key, except a constant's (keyed by its bits)
+        key = node_key(node) if node.op == "const" else node
         nid = self._index.get(key)
         if nid is None:
             nid = len(self.nodes)
@@ -84,23 +141,38 @@ class Graph:
 
     def apply(self, op: str, *args: NodeId) -> NodeId:
         """Create (or find) the node `op(*args)`: the only way to build non-leaf nodes."""
-        opdef = OPS[op]
-        if len(args) != opdef.arity:
-            raise TypeError(f"{op} takes {opdef.arity} arguments, got {len(args)}")
-        if opdef.commutative:
-            args = tuple(sorted(args))
-        for rule in RULES.get(op, ()):
+        plan = _PLANS.get(op)
+        if plan is None or plan[3] is not RULES or plan[4] is not STABLE:
+            plan = _plan(op)
+        arity, commutative, rules, _, _ = plan
+        if len(args) != arity:
+            raise TypeError(f"{op} takes {arity} arguments, got {len(args)}")
+        if commutative:
+            if arity != 2:
+                args = tuple(sorted(args))
+            elif args[0] > args[1]:
+                args = (args[1], args[0])
+        nodes = self.nodes
+        constants = 0
+        for a in args:
+            if nodes[a][0] == "const":
+                constants += 1
+        for rule in rules[constants > 0][self.stable]:
             found = rule(self, args)
             if found is not None:
                 return found
-        for rule in STABLE.get(op, ()) if self.stable else ():
-            found = rule(self, args)
-            if found is not None:
-                return found
-        values = [self.const_value(a) for a in args]
-        if all(v is not None for v in values):
-            return self.const(self._fold(op, values))  # type: ignore[arg-type]
-        return self._intern(Node(op, args))
+        if constants == len(args):
+            return self.const(self._fold(op, [nodes[a][2] for a in args]))  # type: ignore[misc]
+        node = _new_node(Node, (op, args, None))
+        index = self._index
+        nid = index.get(node)
+        if nid is None:
+            nid = len(nodes)
+            nodes.append(node)
+            index[node] = nid
+            if self.tag is not None:
+                self.origin[nid] = self.tag
+        return nid
 
     def _fold(self, op: str, values: Sequence[float]) -> float:
         with np.errstate(all="ignore"):
@@ -156,40 +228,48 @@ class Expr:
 
     def apply(self, op: str, *args: Expr | float) -> Expr:
         """`op(*args)` as a new handle (the arguments may include this handle)."""
-        return Expr(self.graph, self.graph.apply(op, *(self.lift(a) for a in args)))
+        graph = self.graph
+        if len(args) == 1:
+            return Expr(graph, graph.apply(op, self.lift(args[0])))
+        return Expr(graph, graph.apply(op, *[self.lift(a) for a in args]))
+
+    def _binary(self, op: str, a: Expr | float, b: Expr | float) -> Expr:
+        graph = self.graph
+        return Expr(graph, graph.apply(op, self.lift(a), self.lift(b)))
 
     def __add__(self, o: Expr | float) -> Expr:
-        return self.apply("add", self, o)
+        return self._binary("add", self, o)
 
     def __radd__(self, o: Expr | float) -> Expr:
-        return self.apply("add", o, self)
+        return self._binary("add", o, self)
 
     def __sub__(self, o: Expr | float) -> Expr:
-        return self.apply("sub", self, o)
+        return self._binary("sub", self, o)
 
     def __rsub__(self, o: Expr | float) -> Expr:
-        return self.apply("sub", o, self)
+        return self._binary("sub", o, self)
 
     def __mul__(self, o: Expr | float) -> Expr:
-        return self.apply("mul", self, o)
+        return self._binary("mul", self, o)
 
     def __rmul__(self, o: Expr | float) -> Expr:
-        return self.apply("mul", o, self)
+        return self._binary("mul", o, self)
 
     def __truediv__(self, o: Expr | float) -> Expr:
-        return self.apply("div", self, o)
+        return self._binary("div", self, o)
 
     def __rtruediv__(self, o: Expr | float) -> Expr:
-        return self.apply("div", o, self)
+        return self._binary("div", o, self)
 
     def __pow__(self, o: Expr | float) -> Expr:
-        return self.apply("pow", self, o)
+        return self._binary("pow", self, o)
 
     def __rpow__(self, o: Expr | float) -> Expr:
-        return self.apply("pow", o, self)
+        return self._binary("pow", o, self)
 
     def __neg__(self) -> Expr:
-        return self.apply("neg", self)
+        graph = self.graph
+        return Expr(graph, graph.apply("neg", self.id))
 
     def __repr__(self) -> str:
         return f"Expr({self.graph.nodes[self.id]!r} @ {self.id})"

@@ -30,9 +30,19 @@ if TYPE_CHECKING:
 
 Rule = Callable[["Graph", tuple[int, ...]], "int | None"]
 
+#: The rules that find nothing unless an argument of the node is a constant leaf: the door
+#: skips them for a node with none (most nodes), which changes no result.
+NEED_CONSTANT: Final[set[Rule]] = set()
+
+
+def _needs_constant(rule: Rule) -> Rule:
+    NEED_CONSTANT.add(rule)
+    return rule
+
 
 def _is(graph: Graph, nid: int, value: float) -> bool:
-    return graph.const_value(nid) == value
+    node = graph.nodes[nid]
+    return node.op == "const" and node.attr == value
 
 
 def _drop_const(value: float, position: int) -> Rule:
@@ -41,7 +51,7 @@ def _drop_const(value: float, position: int) -> Rule:
     def rule(graph: Graph, args: tuple[int, ...]) -> int | None:
         return args[1 - position] if _is(graph, args[position], value) else None
 
-    return rule
+    return _needs_constant(rule)
 
 
 def _negate_on(value: float, position: int) -> Rule:
@@ -52,7 +62,7 @@ def _negate_on(value: float, position: int) -> Rule:
             return graph.apply("neg", args[1 - position])
         return None
 
-    return rule
+    return _needs_constant(rule)
 
 
 def _double_negation(graph: Graph, args: tuple[int, ...]) -> int | None:
@@ -60,6 +70,7 @@ def _double_negation(graph: Graph, args: tuple[int, ...]) -> int | None:
     return inner.args[0] if inner.op == "neg" else None
 
 
+@_needs_constant
 def _power_zero(graph: Graph, args: tuple[int, ...]) -> int | None:
     return graph.const(1.0) if _is(graph, args[1], 0.0) else None
 
@@ -68,6 +79,7 @@ def _where_same(graph: Graph, args: tuple[int, ...]) -> int | None:
     return args[1] if args[1] == args[2] else None
 
 
+@_needs_constant
 def _where_known(graph: Graph, args: tuple[int, ...]) -> int | None:
     c = graph.const_value(args[0])
     if c is None:
@@ -75,6 +87,7 @@ def _where_known(graph: Graph, args: tuple[int, ...]) -> int | None:
     return args[1] if c != 0.0 else args[2]  # NaN counts as true, as in the printed code
 
 
+@_needs_constant
 def _where_indicator(graph: Graph, args: tuple[int, ...]) -> int | None:
     """`where(c, 1, 0) -> c` and `where(c, 0, 1) -> not c` when c is already 0/1."""
     if not graph.is_boolean(args[0]):
@@ -86,12 +99,14 @@ def _where_indicator(graph: Graph, args: tuple[int, ...]) -> int | None:
     return None
 
 
+@_needs_constant
 def _mul0_by_zero(graph: Graph, args: tuple[int, ...]) -> int | None:
     """`mul0(0, b) -> 0` for every b, inf and NaN included: that is what mul0 is for (a zero
     tangent or adjoint times an infinite partial contributes 0, DESIGN.md section 5)."""
     return graph.const(0.0) if _is(graph, args[0], 0.0) else None
 
 
+@_needs_constant
 def _mul0_plain(graph: Graph, args: tuple[int, ...]) -> int | None:
     """`mul0(a, b) -> a * b` when a is a nonzero constant or b a finite one (same result).
 
@@ -153,12 +168,14 @@ def _log1p_of_one_minus(graph: Graph, args: tuple[int, ...]) -> int | None:
     return None if u is None else graph.apply("log1p", graph.apply("neg", u))
 
 
+@_needs_constant
 def _expm1_of_difference(graph: Graph, args: tuple[int, ...]) -> int | None:
     """`exp(u) - 1 -> expm1(u)`."""
     u = _op_arg(graph, args[0], "exp")
     return graph.apply("expm1", u) if u is not None and _is(graph, args[1], 1.0) else None
 
 
+@_needs_constant
 def _expm1_of_sum(graph: Graph, args: tuple[int, ...]) -> int | None:
     """`-1 + exp(u) -> expm1(u)` (the constant may be either argument)."""
     for k in (0, 1):
@@ -176,6 +193,7 @@ def _logistic_argument(graph: Graph, args: tuple[int, ...]) -> int | None:
     return None if w is None else _op_arg(graph, w, "exp")
 
 
+@_needs_constant
 def _sigmoid_of_negated(graph: Graph, args: tuple[int, ...]) -> int | None:
     """`1 / (1 + exp(-u)) -> sigmoid(u)`."""
     v = _logistic_argument(graph, args)
@@ -183,6 +201,7 @@ def _sigmoid_of_negated(graph: Graph, args: tuple[int, ...]) -> int | None:
     return None if u is None else graph.apply("sigmoid", u)
 
 
+@_needs_constant
 def _sigmoid_of_plain(graph: Graph, args: tuple[int, ...]) -> int | None:
     """`1 / (1 + exp(u)) -> sigmoid(-u)`."""
     u = _logistic_argument(graph, args)
@@ -222,7 +241,7 @@ def _noted(note: str, rule: Rule) -> Rule:
                 graph.notes[found] = f"{note}; {earlier}"
         return found
 
-    return noted
+    return _needs_constant(noted) if rule in NEED_CONSTANT else noted
 
 
 #: (op, note, rule): the note says what the rewrite did, with `u` for the matched operand.

@@ -12,6 +12,8 @@ compiled here instead, still on the background thread.
 Settings, read at each use: `ADCOMPILE_BACKGROUND=0` turns all of this off (an evaluator
 compiles synchronously before its first result, as `backend="numba"` does);
 `ADCOMPILE_TIER_UP` sets the work threshold, in points (`0`: ask at the first call).
+One compile worker runs per cache directory at a time (a lock shared by every process
+using the cache; see `_Builder`).
 At exit the worker is killed, not waited for: a half-built module is never recorded in the
 cache's manifest, so the next process rebuilds it (`run.cache.verify`).
 """
@@ -37,6 +39,10 @@ from adcompile.run.worker import WORKER_ENV
 #: interpreter: a thousand one-point calls count as much as one call on a million points).
 TIER_UP_WORK: Final = 1_000_000
 CALL_WORK: Final = 1_000
+#: A process gives its compile worker (and the worker lock) up after this many seconds
+#: without builds; the lock file, in the cache directory, lets one worker run at a time.
+GRACE_S: Final = 10.0
+WORKER_LOCK: Final = "compile-worker.lock"
 #: How long exit waits for a stopped worker to clean up before killing it.
 STOP_WAIT_S: Final = 0.5
 BACKGROUND_ENV: Final = "ADCOMPILE_BACKGROUND"
@@ -122,11 +128,19 @@ class _Worker:
 
 
 class _Builder:
-    """The process's background builder: a queue, a daemon thread, a worker."""
+    """The process's background builder: a queue, a daemon thread, a worker.
+
+    One compile worker per cache directory at a time, machine-wide: a process runs one only
+    while it holds the cache's worker lock (`WORKER_LOCK`), taken when a build needs the
+    worker and given back (the worker stopped) after `GRACE_S` seconds without builds, so
+    processes sharing a cache (Dask workers, a multiprocessing pool) take turns instead of
+    each keeping a worker of its own.
+    """
 
     def __init__(self) -> None:
         self.queue: queue.SimpleQueue[Build] = queue.SimpleQueue()
         self.worker: _Worker | None = None
+        self.turn: int | None = None  # the worker lock's descriptor, while held
         self.failures = 0
         self.closed = False
         self.thread = threading.Thread(target=self._loop, name="adcompile-build", daemon=True)
@@ -134,7 +148,11 @@ class _Builder:
 
     def _loop(self) -> None:
         while not self.closed:
-            build = self.queue.get()
+            try:
+                build = self.queue.get(timeout=GRACE_S if self.turn is not None else None)
+            except queue.Empty:
+                self._give_back()
+                continue
             try:
                 module = self._build(build.source)
             except BaseException as exc:
@@ -158,6 +176,10 @@ class _Builder:
         where = cache.current()
         if not where.writable:
             return None
+        if self.turn is None:
+            self._take_turn(where)
+            if jit.is_cached(source):  # built by another process while this one waited
+                return None
         for _ in range(2):  # a worker that went away (recycled, killed) is replaced once
             if self.worker is None or self.worker.proc.poll() is not None:
                 try:
@@ -175,10 +197,30 @@ class _Builder:
         self.failures += 1  # a crash in the worker: compile here from now on
         return None
 
-    def close(self) -> None:
-        self.closed = True
+    def _take_turn(self, where: cache.Cache) -> None:
+        """Wait for the cache's worker lock (held while this process runs a worker)."""
+        import fcntl  # POSIX only, like the cache's own locks
+
+        try:
+            fd = os.open(where.root / WORKER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return  # no lock to share: run a worker anyway
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.turn = fd
+
+    def _give_back(self) -> None:
+        """Stop the worker and release the worker lock (no builds for `GRACE_S` seconds)."""
         if self.worker is not None:
             self.worker.kill()
+            self.worker = None
+        if self.turn is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.turn)
+            self.turn = None
+
+    def close(self) -> None:
+        self.closed = True
+        self._give_back()
 
 
 _builder: _Builder | None = None
@@ -209,6 +251,9 @@ def _shutdown() -> None:
 
 def _forget() -> None:  # a forked child has neither the thread nor the worker's pipes
     global _builder
+    if _builder is not None and _builder.turn is not None:
+        with contextlib.suppress(OSError):
+            os.close(_builder.turn)  # the parent's lock stays the parent's
     _builder = None
 
 

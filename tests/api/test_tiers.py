@@ -200,6 +200,38 @@ def test_a_spawned_child_builds_its_own_compiled_tier(background: None) -> None:
     assert (tier, value) == ("compiled", 1.4375)
 
 
+LOCK_SCRIPT = """
+import fcntl, os, subprocess, sys, time
+import adcompile as adc
+from adcompile.run import tiers
+root = os.environ["ADCOMPILE_CACHE_DIR"]
+holder = subprocess.Popen([sys.executable, "-c", (
+    "import fcntl, os, sys, time\\n"
+    f"fd = os.open({root!r} + '/' + {tiers.WORKER_LOCK!r}, os.O_RDWR | os.O_CREAT, 0o600)\\n"
+    "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)\\n")],
+    stdout=subprocess.PIPE, text=True)
+assert holder.stdout.readline().strip() == "held"
+vg = adc.compile("x*y + 0.8125").value_and_grad()
+try:
+    vg.wait(timeout=3)
+    print("built while another process held the worker lock")
+except TimeoutError:
+    assert tiers.worker_pid() is None  # no second worker while the lock is held
+    holder.kill()
+    vg.wait(timeout=120)
+    print(vg.tier, vg(1.0, 2.0)[0])
+"""
+
+
+def test_one_compile_worker_per_cache_at_a_time(tmp_path: Path) -> None:
+    env = {**os.environ, "ADCOMPILE_CACHE_DIR": str(tmp_path), "ADCOMPILE_BACKGROUND": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", LOCK_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["compiled", "2.8125"], done.stdout
+
+
 EXIT_SCRIPT = """
 import time, numpy as np, adcompile as adc
 vg = adc.compile({text!r}).value_and_grad()
