@@ -1,11 +1,12 @@
 """Evaluators: what `Formula.value_and_grad(...)` and the other products return.
 
 An `Evaluator` copies the formula's graph, appends what it needs (reverse mode for gradients,
-forward mode for tangents), prints a kernel and runs it through a runner of the backend
-registry (`run.backends.BACKENDS`): by default Numba (compiled on first call, cached on
-disk), and the precompiled block interpreter (`vm`) for formulas too large to JIT quickly.
-Calls with numbers go straight to the compiled scalar kernel; calls with arrays
-broadcast without copies, into fresh or given (`out=`) arrays, or into fused sums (`reduce`).
+forward mode for tangents) and runs it through a runner of the backend registry
+(`run.backends.BACKENDS`), chosen by `api.tiering`: by default the NumPy interpreter first,
+then, once hot, Numba (a kernel printed, compiled by the compile worker, cached on disk) or
+the precompiled block interpreter (`vm`) for formulas too large to JIT quickly. Calls with
+numbers go straight to the scalar kernel; calls with arrays broadcast without copies, into
+fresh or given (`out=`) arrays, or into fused sums (`reduce`).
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ class Evaluator:
         self._tiers = Tiers(
             backend == "auto" and bool(derived.params) and tiers.background(),
             lambda: self.backend,
-            lambda: self.numba_source,
+            self._numba_module,
             self._make_runner,
             self._forget_fast,
         )
@@ -173,8 +174,12 @@ class Evaluator:
 
     @property
     def numba_source(self) -> str:
-        """The generated Numba module (scalar kernel, parallel batch drivers, reductions)."""
-        return codegen.numba_source(self._kernel, self._fname, self._header)
+        """The generated Numba module: the scalar kernel and the batch driver (for the
+        inputs the calls so far gave as one number; see `codegen.numba.numba_source`)."""
+        return self._numba_module(self._tiers.scalars)
+
+    def _numba_module(self, scalars: frozenset[int]) -> str:
+        return codegen.numba_source(self._kernel, self._fname, self._header, scalars)
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -301,10 +306,7 @@ class Evaluator:
         except ValueError:
             shapes = ", ".join(f"{n}: {a.shape}" for n, a in zip(names, arrays))
             raise ValueError(f"input shapes do not broadcast together ({shapes})") from None
-        if self._tiers.tiered:
-            self._tiers.adopt()
-            self._tiers.count(math.prod(shape))
-        runner = self._tiers.run()
+        runner = self._tiers.for_batch(arrays, math.prod(shape))
         if self.reduce is not None:
             if out is not None:
                 raise TypeError("out= cannot be used with reduce (the result is scalars)")

@@ -283,8 +283,11 @@ def compile(
             name is then an error.
         backend: "numba" (a kernel per formula, JIT-compiled, cached on disk), "vm" (the
             precompiled block interpreter: no compile time per formula), "numpy" (the NumPy
-            interpreter: no Numba at all) or "auto" (Numba up to `JIT_MAX_STATEMENTS`
-            statements, the VM above).
+            interpreter: no Numba at all) or "auto": the NumPy interpreter answers at once,
+            and once an evaluator runs hot (or `wait()` is called) its compiled tier (Numba
+            up to `JIT_MAX_STATEMENTS` statements, the VM above), built by a compile worker
+            process, takes over (README "Tiers and backends"; `ADCOMPILE_BACKGROUND=0`
+            compiles before the first result instead).
         stable: apply the numerical-stability rewrites (`log(1 + u) -> log1p(u)`, ...; see
             README "Numerical stability"). `False` keeps every step as written, e.g. to
             trace a worked example step by step.

@@ -26,7 +26,9 @@ def param_count(n_in: int, n_out: int) -> int:
     return 2 + PER_ARRAY * (n_in + n_out)
 
 
-def numba_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
+def numba_source(
+    kernel: Kernel, fname: str, header: Sequence[str], scalars: frozenset[int] = frozenset()
+) -> str:
     """The Numba module: the scalar kernel and one driver over a batch of points.
 
     Both have explicit signatures, so importing the module compiles them once (one compile
@@ -42,6 +44,10 @@ def numba_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
       strides along i and along j, in elements (0 where it is broadcast: one number is an
       array of one element with both strides 0), so broadcasting copies nothing.
 
+    Inputs listed in `scalars` (by position) are one number in every call the module serves:
+    the driver reads each once, before its loops, so LLVM sees loop invariants and hoists what
+    depends on them alone (a module per such pattern; the runner checks calls fit it).
+
     Only the driver's own additions may be reassociated (`fastmath={"reassoc"}`, so LLVM
     can vectorise sums); the kernel, a function of its own, keeps strict IEEE order.
     """
@@ -52,7 +58,7 @@ def numba_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
     lines += function_lines(kernel, fname, [f'@numba.njit("{signature}", {opts})'])
     if kernel.params:
         lines += ["", "", _DRIVER_DECORATOR.format(opts=opts)]
-        lines += _driver(kernel, fname)
+        lines += _driver(kernel, fname, scalars)
     return "\n".join(lines) + "\n"
 
 
@@ -62,20 +68,25 @@ _DRIVER_DECORATOR: Final = (
 )
 
 
-def _driver(kernel: Kernel, fname: str) -> list[str]:
+def _driver(kernel: Kernel, fname: str, scalars: frozenset[int]) -> list[str]:
     """The loops over a block of the batch calling the scalar kernel (see `numba_source`)."""
     n_in, n_out = len(kernel.params), len(kernel.returns)
     body = [f"def {DRIVER}(p_at, i0, i1, j0, j1, slot):", "    p = i64_at(p_at)"]
     slot = 2
     for k in range(n_in):
-        body += [f"    in{k} = f64_at(p[{slot}])", f"    in{k}i = p[{slot + 1}]"]
-        body += [f"    in{k}j = p[{slot + 2}]"]
+        if k in scalars:
+            body.append(f"    in{k}v = f64_at(p[{slot}])[0]  # one number in every call")
+        else:
+            body += [f"    in{k} = f64_at(p[{slot}])", f"    in{k}i = p[{slot + 1}]"]
+            body += [f"    in{k}j = p[{slot + 2}]"]
         slot += PER_ARRAY
     for k in range(n_out):
         body += [f"    out{k} = f64_at(p[{slot}])", f"    out{k}i = p[{slot + 1}]"]
         body += [f"    out{k}j = p[{slot + 2}]"]
         slot += PER_ARRAY
-    call = ", ".join(f"in{k}[i * in{k}i + j * in{k}j]" for k in range(n_in))
+    call = ", ".join(
+        f"in{k}v" if k in scalars else f"in{k}[i * in{k}i + j * in{k}j]" for k in range(n_in)
+    )
     loop = [
         "for i in range(i0, i1):",
         "    for j in range(j0, j1):",

@@ -108,6 +108,8 @@ class NumbaRunner:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._drive: Any = None
+        #: The inputs the module reads as one number (None: `source`'s own pattern, unknown).
+        self.scalars: frozenset[int] | None = None
 
     @property
     def module(self) -> ModuleType:
@@ -120,11 +122,13 @@ class NumbaRunner:
                     self._module = module
         return self._module
 
-    def adopt(self, module: ModuleType) -> None:
-        """Use `module`, already loaded (by the background builder), as this runner's."""
+    def adopt(self, module: ModuleType, scalars: frozenset[int]) -> None:
+        """Use `module`, already loaded, as this runner's: printed for inputs `scalars`
+        being one number in every call (`codegen.numba.numba_source`)."""
         with self._lock:
             self._drive = entry_point(getattr(module, DRIVER, None))
             self._module = module
+            self.scalars = scalars
 
     def scalar(self, *values: float) -> Sequence[float]:
         return getattr(self.module, self.fname)(*values)  # type: ignore[no-any-return]

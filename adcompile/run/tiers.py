@@ -14,8 +14,9 @@ compiles synchronously before its first result, as `backend="numba"` does);
 `ADCOMPILE_TIER_UP` sets the work threshold, in points (`0`: ask at the first call).
 One compile worker runs per cache directory at a time (a lock shared by every process
 using the cache; see `_Builder`).
-At exit the worker is killed, not waited for: a half-built module is never recorded in the
-cache's manifest, so the next process rebuilds it (`run.cache.verify`).
+At exit the worker is stopped, not waited for (SIGTERM, then SIGKILL after `STOP_WAIT_S`):
+it discards a module it was compiling, and a module never recorded in the cache's manifest
+is rebuilt by the next process anyway (`run.cache.verify`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import queue
 import subprocess
 import sys
 import threading
+import warnings
 from types import ModuleType
 from typing import Final
 
@@ -55,11 +57,19 @@ def background() -> bool:
 
 
 def tier_up_work() -> int:
-    """The work threshold (`ADCOMPILE_TIER_UP`, else `TIER_UP_WORK`; bad values ignored)."""
+    """The work threshold: `ADCOMPILE_TIER_UP` (points, e.g. `1e6`), else `TIER_UP_WORK`.
+    A value that is not a number is ignored with a `RuntimeWarning`."""
     text = os.environ.get(TIER_UP_ENV, "").strip()
+    if not text:
+        return TIER_UP_WORK
     try:
-        return max(0, int(float(text))) if text else TIER_UP_WORK
-    except ValueError:
+        return max(0, int(float(text)))
+    except (ValueError, OverflowError):
+        warnings.warn(
+            f"{TIER_UP_ENV}={text!r} is not a number of points; using {TIER_UP_WORK:,}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return TIER_UP_WORK
 
 

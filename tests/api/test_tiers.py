@@ -101,6 +101,63 @@ def test_single_point_calls_count_towards_tier_up(
     assert tuple(grad) == pytest.approx((np.cos(1.0) * 2.0, np.sin(1.0)), rel=1e-15)
 
 
+@pytest.mark.parametrize(("text", "work"), [("2e3", 2000), ("0", 0), (" 50 ", 50), ("", None)])
+def test_the_threshold_reads_the_environment(
+    monkeypatch: pytest.MonkeyPatch, text: str, work: int | None
+) -> None:
+    monkeypatch.setenv("ADCOMPILE_TIER_UP", text)
+    assert tiers.tier_up_work() == (tiers.TIER_UP_WORK if work is None else work)
+
+
+@pytest.mark.parametrize("text", ["lots", "inf", "nan"])
+def test_a_bad_threshold_warns_and_keeps_the_default(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.setenv("ADCOMPILE_TIER_UP", text)
+    with pytest.warns(RuntimeWarning, match="ADCOMPILE_TIER_UP"):
+        assert tiers.tier_up_work() == tiers.TIER_UP_WORK
+
+
+def _module_scalars(vg: adc.Evaluator) -> frozenset[int] | None:
+    runner = vg._tiers.runner
+    return runner.scalars if isinstance(runner, NumbaRunner) else None
+
+
+def test_the_module_reads_one_number_inputs_once_and_widens_when_a_call_needs_it(
+    background: None,
+) -> None:
+    vg = adc.compile("exp(-y^2)*sin(x) + log(y)*x + 0.1875", inputs=["x", "y"]).value_and_grad()
+    xs, ys = np.linspace(0, 2, 500), np.linspace(1, 3, 500)
+
+    def exact(x: np.ndarray, y: np.ndarray | float) -> np.ndarray:
+        return np.exp(-np.square(y)) * np.sin(x) + np.log(y) * x + 0.1875
+
+    vg(xs, 2.0)
+    vg.wait()
+    assert _module_scalars(vg) == {1}  # y was one number: read once per call
+    assert "in1v = f64_at(p[" in vg.numba_source
+    assert _close(vg(xs, 2.0)[0], exact(xs, 2.0), 1e-14)
+    assert _close(vg(xs, ys)[0], exact(xs, ys), 1e-14)  # y as an array: still right
+    vg.wait()  # the module for the wider pattern (no input always one number)
+    assert _module_scalars(vg) == frozenset()
+    assert _close(vg(xs, ys)[0], exact(xs, ys), 1e-14)
+    assert _close(vg(xs, 2.0)[1].y, -4.0 * np.exp(-4.0) * np.sin(xs) + xs / 2.0, 1e-14)
+
+
+def test_without_background_a_call_that_does_not_fit_compiles_what_fits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ADCOMPILE_BACKGROUND", "0")
+    vg = adc.compile("x*cos(y) + 0.6875").value_and_grad()
+    xs, ys = np.linspace(0, 1, 100), np.linspace(1, 2, 100)
+    assert _close(vg(xs, 0.5)[0], xs * np.cos(0.5) + 0.6875, 1e-15)
+    assert _module_scalars(vg) == {1}
+    assert _close(vg(xs, ys)[0], xs * np.cos(ys) + 0.6875, 1e-15)
+    assert _module_scalars(vg) == frozenset()
+    assert _close(vg(2.0, ys)[0], 2.0 * np.cos(ys) + 0.6875, 1e-15)  # fits: no third module
+    assert _module_scalars(vg) == frozenset()
+
+
 def test_exploring_stays_on_the_interpreter_and_compiles_nothing(background: None) -> None:
     """A formula called a few times never asks for the compiled tier (default threshold)."""
     xs = np.linspace(0, 1, 100)

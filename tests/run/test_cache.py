@@ -41,10 +41,10 @@ import numpy as np
 import adcompile as adc
 
 vg = adc.compile({FORMULA!r}).value_and_grad()
-v, g = vg(2.0, 3.0)  # the scalar kernel: compiled (or loaded) on import
-exec(os.environ.get("ADC_TEST_BETWEEN", ""))
 xs = np.linspace(1, 2, 5).astype(os.environ.get("ADC_TEST_DTYPE", "float64"))
-a, _ = vg(xs, 3.0)  # the batch driver: compiled (or loaded) with the kernel on import
+a, _ = vg(xs, 3.0)  # the module (kernel and driver): compiled (or loaded) on import
+exec(os.environ.get("ADC_TEST_BETWEEN", ""))
+v, g = vg(2.0, 3.0)  # the scalar kernel of the same module
 print(repr(v), repr(g.x), repr(g.y), repr(float(a.sum())))
 """
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown to another uid")

@@ -19,8 +19,8 @@ import adcompile as adc
 f = adc.compile("log(x*y) + sin(x)^2*exp(-y)")
 vg = f.value_and_grad()
 t = time.perf_counter()
+a, _ = vg(np.linspace(1, 2, 5), 3.0)  # compiles the module for this pattern (y one number)
 v, g = vg(2.0, 3.0)
-a, _ = vg(np.linspace(1, 2, 5), 3.0)
 print(repr(v), repr(g.x), repr(g.y), repr(float(a.sum())), time.perf_counter() - t)
 """
 

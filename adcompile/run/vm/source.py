@@ -170,24 +170,11 @@ import numpy as np
 from numba.core import types
 from numba.extending import intrinsic
 
-
-def _pointer(dtype):
-    ptr = types.CPointer(dtype)
-
-    def typer(typingctx, addr):
-        def codegen(context, builder, signature, args):
-            return builder.inttoptr(args[0], context.get_value_type(ptr))
-
-        return ptr(types.int64), codegen
-
-    return typer
-
-
 # The memory at an address (an int64) as a typed pointer, indexable like a 1-D array.
-_f64_at = intrinsic(_pointer(types.float64))
-_f32_at = intrinsic(_pointer(types.float32))
-_i64_at = intrinsic(_pointer(types.int64))
-_i32_at = intrinsic(_pointer(types.int32))
+from adcompile.run._numba_rt import f32_at as _f32_at
+from adcompile.run._numba_rt import f64_at as _f64_at
+from adcompile.run._numba_rt import i32_at as _i32_at
+from adcompile.run._numba_rt import i64_at as _i64_at
 
 # Indirect calls of the C entry points below (their addresses are passed in at run time),
 # so that no function links in, and re-optimises, another one's code.
