@@ -196,8 +196,9 @@ class NumbaRunner:
         cells, cells_at = params.cells, params.cells_at
         one_axis = len(dims) == 1
         values: list[int] = []
+        n_in = self.n_in
         for k, a in enumerate(arrays):
-            if type(a) is float or a.size == 1:
+            if k < n_in and (type(a) is float or a.size == 1):  # one number: a cell
                 cells[k] = a if type(a) is float else float(a.reshape(-1)[0])
                 values += (cells_at + 8 * k, 0, 0)
             elif one_axis and a.ndim != 1:  # C-contiguous, read as one axis

@@ -334,3 +334,20 @@ def test_tiers_agree_on_random_formulas(text: str) -> None:
     v2, g2 = fast(*xs)
     assert _close(v1, v2), (text, np.max(np.abs(v1 - v2)))
     assert _close(np.asarray(g1), np.asarray(g2)), text
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batches_of_one_point_on_the_compiled_tier(
+    monkeypatch: pytest.MonkeyPatch, dtype: type
+) -> None:
+    """Outputs of one element are arrays to write, not one-number inputs (a regression)."""
+    monkeypatch.setenv("ADCOMPILE_BACKGROUND", "0")
+    vg = adc.compile("x*y + 1.0625").value_and_grad()
+    one = np.array([2.0], dtype=dtype)
+    value, grad = vg(one, 3.0)
+    assert value.dtype == dtype and value.tolist() == [7.0625]
+    assert [g.tolist() for g in grad] == [[3.0], [2.0]]
+    out = (np.empty(1, dtype), (np.empty(1, dtype), np.empty(1, dtype)))
+    vg(one, np.array([3.0], dtype=dtype), out=out)
+    assert [out[0].tolist(), out[1][0].tolist(), out[1][1].tolist()] == [[7.0625], [3.0], [2.0]]
+    assert vg(np.array([[2.0]]), np.array([3.0]))[0].tolist() == [[7.0625]]
