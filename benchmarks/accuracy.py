@@ -60,6 +60,9 @@ FUNCTIONS: tuple[tuple[str, str, Any, tuple[float, float], tuple[float, ...]], .
     ("hypot", "hypot(x, y)", sympy.sqrt(x**2 + y**2), (-3, 3), (1, -1)),
     ("log1p", "log(1 + x)", sympy.log(1 + x), (-0.9, 3), (1,)),
     ("expm1", "exp(x) - 1", sympy.exp(x) - 1, (-3, 3), (1, -1)),
+    ("gamma", "gamma(x)", sympy.gamma(x), (0.1, 3), (1,)),
+    ("lgamma", "lgamma(x)", sympy.loggamma(x), (0.1, 3), (1,)),
+    ("digamma", "digamma(x)", sympy.polygamma(0, x), (0.1, 3), (1,)),
 )
 #: erf and erfc also at non-integer tails, where x*x rounds (the integer ones square exactly).
 EXTRA_TAILS: dict[str, tuple[float, ...]] = {

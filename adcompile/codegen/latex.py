@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from adcompile.codegen.sympy import to_sympy
@@ -30,11 +31,32 @@ def latex(
 def latex_system(replacements: Sequence[Any], exprs: Sequence[Any], labels: Sequence[str]) -> str:
     """A SymPy system `(replacements, exprs)` (as `sympy.cse` gives it) in LaTeX: one line per
     replacement and one per expression under its label, as an `aligned` block."""
-    import sympy
-
-    lines = [(sympy.latex(s), sympy.latex(e)) for s, e in replacements]
-    lines += [(label, sympy.latex(e)) for label, e in zip(labels, exprs)]
+    printer = _printer()
+    lines = [(printer(s), printer(e)) for s, e in replacements]
+    lines += [(label, printer(e)) for label, e in zip(labels, exprs)]
     if len(lines) == 1:
         return f"{lines[0][0]} = {lines[0][1]}"
     body = " \\\\\n".join(f"{lhs} &= {rhs}" for lhs, rhs in lines)
     return "\\begin{aligned}\n" + body + "\n\\end{aligned}"
+
+
+@cache
+def _printer() -> Callable[[Any], str]:
+    """`sympy.latex`, but with `\\ln\\Gamma(x)` for loggamma, `\\psi(x)` for polygamma(0, x)
+    and `\\psi^{(n)}(x)` for polygamma(n, x) (SymPy prints their names)."""
+    from sympy.printing.latex import LatexPrinter
+
+    class Printer(LatexPrinter):  # type: ignore[misc]
+        def _special(self, head: str, arg: Any, exp: str | None) -> str:
+            text = f"{head}\\left({self._print(arg)}\\right)"
+            return f"\\left({text}\\right)^{{{exp}}}" if exp is not None else text
+
+        def _print_loggamma(self, e: Any, exp: str | None = None) -> str:
+            return self._special("\\ln\\Gamma", e.args[0], exp)
+
+        def _print_polygamma(self, e: Any, exp: str | None = None) -> str:
+            n, x = e.args
+            head = "\\psi" if n == 0 else f"\\psi^{{({self._print(n)})}}"
+            return self._special(head, x, exp)
+
+    return Printer().doprint  # type: ignore[no-any-return]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from adcompile.codegen.kernel import Kernel, function_lines
 from adcompile.codegen.numba import standalone_source
+from adcompile.codegen.templates import helper_lines
 
 
 def header_comment(source: str, what: str, max_lines: int = 12, width: int = 90) -> list[str]:
@@ -33,7 +34,8 @@ def header_comment(source: str, what: str, max_lines: int = 12, width: int = 90)
 def python_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
     """The kernel as a readable, self-contained Python function."""
     imports = ["import math"] + (["", "import numpy as np"] if kernel.uses_np else [])
-    return "\n".join([*header, *imports, "", "", *function_lines(kernel, fname, [])]) + "\n"
+    body = [*helper_lines(kernel.lines), *function_lines(kernel, fname, [])]
+    return "\n".join([*header, *imports, "", "", *body]) + "\n"
 
 
 def module_source(
@@ -53,6 +55,7 @@ def module_source(
         '_erfc = np.vectorize(math.erfc, otypes=["float64"])',
         "",
         "",
+        *helper_lines(kernel.lines),
         f"def {fname}({params}):",
         '    """Inputs: numbers or arrays (they broadcast); outputs: float64 arrays."""',
     ]

@@ -13,10 +13,11 @@ import builtins
 import keyword
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final, Literal
 
 from adcompile.ir.graph import Graph, NodeId
+from adcompile.ir.numeric import HELPERS
 from adcompile.ir.ops import OPS
 from adcompile.ir.spellings import MAX_INTEGER_POWER
 
@@ -53,8 +54,34 @@ _RESERVED: Final = frozenset(
     | set(dir(builtins))
     | {"math", "np", "numba", "batch", "n", "i", "r", "at", "out"}
     | {"value", "grad", "value_and_grad"}
+    | {"_erf", "_erfc", *HELPERS}
 )
 _GENERATED: Final = re.compile(r"^(t\d+|b_.*|d_.*|in\d+)$")
+
+
+#: A name of `numeric.HELPERS` in printed code.
+_HELPER_NAME: Final = re.compile(r"\b_[a-z]+\b")
+#: The decorator of a helper in a Numba module: compiled into the kernels that call it (and
+#: cached with them, so it has no cache files of its own).
+NJIT_HELPER: Final = '@numba.njit(cache=True, error_model="numpy")'
+
+
+def helper_lines(code: Iterable[str], decorator: str | None = None) -> list[str]:
+    """The scalar helpers of `numeric.HELPERS` that `code` (printed lines or templates) calls,
+    with the helpers those call, as module lines: each `def` under `decorator` (none: plain
+    Python), then two blank lines. Empty when it calls none (so other modules are unchanged)."""
+    wanted = {n for line in code for n in _HELPER_NAME.findall(line) if n in HELPERS}
+    stack = list(wanted)
+    while stack:
+        for dep in HELPERS[stack.pop()][0]:
+            if dep not in wanted:
+                wanted.add(dep)
+                stack.append(dep)
+    lines: list[str] = []
+    for name in (n for n in HELPERS if n in wanted):
+        lines += [decorator] if decorator else []
+        lines += [*HELPERS[name][1].strip("\n").splitlines(), "", ""]
+    return lines
 
 
 def literal(value: float) -> str:

@@ -85,6 +85,8 @@ def _function_table() -> dict[type, str]:
             table.setdefault(type(form), name)
     # SymPy's boolean if-then-else, which it makes of Piecewise conditions by itself.
     table[sympy.ITE] = "where"
+    # polygamma(n, x), digamma's SymPy form polygamma(0, x) included (its order is a number)
+    table[sympy.polygamma] = "polygamma"
     return table
 
 

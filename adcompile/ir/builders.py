@@ -87,6 +87,14 @@ def expmx2(x: Expr) -> Expr:
     return _ap("expmx2", x)
 
 
+def digamma(x: Expr) -> Expr:
+    return _ap("digamma", x)
+
+
+def polygamma(n: Expr | float, x: Expr) -> Expr:
+    return _ap("polygamma", n, x)
+
+
 def one_minus_sq(x: Expr) -> Expr:
     return _ap("one_minus_sq", x)
 

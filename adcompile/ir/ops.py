@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from adcompile.ir.builders import (
     _atan2_partial,
     cos,
     cosh,
+    digamma,
     eq,
     exp,
     expmx2,
@@ -41,6 +42,7 @@ from adcompile.ir.builders import (
     lt,
     mul0,
     one_minus_sq,
+    polygamma,
     sech2,
     sigmoid,
     sigmoid2,
@@ -56,14 +58,18 @@ from adcompile.ir.builders import (
 from adcompile.ir.numeric import (
     LN2,
     _bool,
+    _digamma,
     _erf,
     _erfc,
     _expmx2,
     _f,
+    _gamma,
     _hypot_ratio,
+    _lgamma,
     _logaddexp,
     _logaddexp2,
     _one_minus_sq,
+    _polygamma,
     _sech2,
     _sigmoid,
     _sigmoid2,
@@ -95,6 +101,17 @@ LN10: Final = math.log(10.0)
 HALF_LN2: Final = 0.5 * math.log(2.0)
 TWO_OVER_SQRT_PI: Final = 2.0 / math.sqrt(math.pi)
 ZERO: Final = None  # readable marker in the table: this partial is zero by definition
+
+
+def _order(sp: Any, n: Any) -> Any:
+    """polygamma's order as SymPy sees it: a whole number (NaN if n is not one); for a
+    symbol n, n itself at 0, 1, ..., 8 and NaN elsewhere, piecewise constant (so d/dn is 0,
+    as in the table). Exported formulas have a constant order, which needs none of this."""
+    if n.is_Number:
+        v = float(n)
+        return sp.Integer(int(v)) if math.isfinite(v) and v == int(v) and v >= 0 else sp.nan
+    return sp.Piecewise(*[(k, sp.Eq(n, k)) for k in range(9)], (sp.nan, True))
+
 
 # fmt: off
 # ---- arithmetic -------------------------------------------------------------------------------
@@ -264,6 +281,21 @@ defop("sigmoid2", 1, _sigmoid2, (lambda x, o: LN2 * sigmoid2_slope(x),),
       lambda sp, x: 1 / (1 + 2 ** (-x)), function=False)
 defop("sigmoid2_slope", 1, _sigmoid2_slope, (lambda x, o: -LN2 * o * tanh(HALF_LN2 * x),),
       lambda sp, x: 2 ** (-x) / (1 + 2 ** (-x)) ** 2, function=False)
+# ---- special functions ---------------------------------------------------------------------------
+# gamma' = gamma psi (o * digamma: a product, as accurate as its factors), lgamma' = psi
+# (lgamma = ln|gamma|, the C library's and SciPy's gammaln; SymPy's loggamma is the same for
+# x > 0), psi' = polygamma(1, x), and polygamma(n, x)' = polygamma(n + 1, x): the chain
+# closes in one row, to every order. Its order n is a whole number (n not whole: NaN), a
+# constant in every rule; d/dn is 0 by definition, like floor' (SymPy: `_order`). The
+# values are the C library's (gamma, lgamma) and numeric.HELPERS (digamma, polygamma).
+defop("gamma",   1, _gamma,   (lambda x, o: o * digamma(x),),             lambda sp, x: sp.gamma(x),
+      (POSITIVE,))
+defop("lgamma",  1, _lgamma,  (lambda x, o: digamma(x),),                 lambda sp, x: sp.loggamma(x),
+      (POSITIVE,))
+defop("digamma", 1, _digamma, (lambda x, o: polygamma(1.0, x),),
+      lambda sp, x: sp.polygamma(0, x), (POSITIVE,))
+defop("polygamma", 2, _polygamma, (ZERO, lambda n, x, o: polygamma(n + 1.0, x)),
+      lambda sp, n, x: sp.polygamma(_order(sp, n), x), (Interval(1.0, 1.0), POSITIVE))
 # ---- piecewise functions (kink conventions in the module docstring) ------------------------------
 defop("abs",   1, np.abs,   (lambda x, o: sign(x),),
       lambda sp, x: sp.Abs(x), smooth=False)

@@ -75,6 +75,11 @@ PYTHON_COLUMN: Final[dict[str, str]] = {
     "min": "np.minimum({0}, {1})", "max": "np.maximum({0}, {1})",
     "sign": "np.sign({0})", "floor": "np.floor({0})", "ceil": "np.ceil({0})",
     "stop_gradient": "{0}",
+    # Numba's math.gamma and math.lgamma are the C library's tgamma and lgamma; _digamma and
+    # _polygamma are the scalar helpers of numeric.HELPERS, pasted into the modules that call
+    # them (codegen.templates.helper_lines)
+    "gamma": "math.gamma({0})", "lgamma": "math.lgamma({0})",
+    "digamma": "_digamma({0})", "polygamma": "_polygamma({0}, {1})",
 }
 
 #: The same arithmetic as `PYTHON_COLUMN` in NumPy's spelling (`np.arcsin`, not `asin`;
@@ -115,6 +120,11 @@ NUMPY_COLUMN: Final[dict[str, str]] = {
     "logaddexp2": "np.where({0} == {1}, {0} + 1.0, np.maximum({0}, {1}) + "
                   "np.log1p(2.0 ** -np.abs({0} - {1})) * 1.4426950408889634)",
     "abs": "np.abs({0})",
+    # the scalar helpers over arrays (Python's math.gamma/lgamma behind _gamma's guards)
+    "gamma": 'np.vectorize(_gamma, otypes=["float64"])({0})',
+    "lgamma": 'np.vectorize(_lgamma, otypes=["float64"])({0})',
+    "digamma": 'np.vectorize(_digamma, otypes=["float64"])({0})',
+    "polygamma": 'np.vectorize(_polygamma, otypes=["float64"])({0}, {1})',
 }
 
 #: The operators of the formula language (trace tables, graph labels, the chain-rule comments
@@ -144,4 +154,5 @@ ALIAS_COLUMN: Final[dict[str, tuple[str, ...]]] = {
     "asin": ("arcsin",), "acos": ("arccos",), "atan": ("arctan",), "atan2": ("arctan2",),
     "asinh": ("arcsinh",), "acosh": ("arccosh",), "atanh": ("arctanh",),
     "log": ("ln",), "abs": ("Abs",), "pow": ("power",),
+    "lgamma": ("gammaln", "loggamma"), "digamma": ("psi",),
 }  # fmt: skip

@@ -9,7 +9,9 @@ output, formula and the range [low, high] its variables are sampled from (unifor
 corrections known to the tables' users: II.37.1 has 3 variables (the table says 6), and the
 formulas are written in the common subset of adcompile's language and Python (`**` for
 powers; `arcsin`, `arccos`, `log` for the table's `arcsin`, `arccos`, `ln`), so that the same
-text is evaluated by every tool the benchmark compares. `pi` is the constant.
+text is evaluated by every tool the benchmark compares. `pi` is the constant. The table's
+variable `gamma` (an adiabatic index, in I.39.11, I.43.43 and I.47.23) is written `gam`:
+`gamma` is the Gamma function in adcompile (and in SymPy).
 
 Every range keeps each formula finite and differentiable on the whole box (checked by
 benchmarks/bench_formulas.py against SymPy's exact derivative on every run).
@@ -88,7 +90,7 @@ FEYNMAN: tuple[Equation, ...] = (
     _eq("I.38.12", "r", "4*pi*epsilon*(h/(2*pi))**2/(m*q**2)",
         m=(1, 5), q=(1, 5), h=(1, 5), epsilon=(1, 5)),
     _eq("I.39.1", "E_n", "3/2*pr*V", pr=(1, 5), V=(1, 5)),
-    _eq("I.39.11", "E_n", "1/(gamma-1)*pr*V", gamma=(2, 5), pr=(1, 5), V=(1, 5)),
+    _eq("I.39.11", "E_n", "1/(gam-1)*pr*V", gam=(2, 5), pr=(1, 5), V=(1, 5)),
     _eq("I.39.22", "pr", "n*kb*T/V", n=(1, 5), T=(1, 5), V=(1, 5), kb=(1, 5)),
     _eq("I.40.1", "n", "n_0*exp(-m*g*x/(kb*T))",
         n_0=(1, 5), m=(1, 5), x=(1, 5), T=(1, 5), g=(1, 5), kb=(1, 5)),
@@ -96,9 +98,9 @@ FEYNMAN: tuple[Equation, ...] = (
         omega=(1, 5), T=(1, 5), h=(1, 5), kb=(1, 5), c=(1, 5)),
     _eq("I.43.16", "v", "mu_drift*q*Volt/d", mu_drift=(1, 5), q=(1, 5), Volt=(1, 5), d=(1, 5)),
     _eq("I.43.31", "D", "mob*kb*T", mob=(1, 5), T=(1, 5), kb=(1, 5)),
-    _eq("I.43.43", "kappa", "1/(gamma-1)*kb*v/A", gamma=(2, 5), kb=(1, 5), A=(1, 5), v=(1, 5)),
+    _eq("I.43.43", "kappa", "1/(gam-1)*kb*v/A", gam=(2, 5), kb=(1, 5), A=(1, 5), v=(1, 5)),
     _eq("I.44.4", "E_n", "n*kb*T*log(V2/V1)", n=(1, 5), kb=(1, 5), T=(1, 5), V1=(1, 5), V2=(1, 5)),
-    _eq("I.47.23", "c", "sqrt(gamma*pr/rho)", gamma=(1, 5), pr=(1, 5), rho=(1, 5)),
+    _eq("I.47.23", "c", "sqrt(gam*pr/rho)", gam=(1, 5), pr=(1, 5), rho=(1, 5)),
     _eq("I.48.2", "E_n", "m*c**2/sqrt(1-v**2/c**2)", m=(1, 5), v=(1, 2), c=(3, 10)),
     _eq("I.50.26", "x", "x1*(cos(omega*t)+alpha*cos(omega*t)**2)",
         x1=(1, 3), omega=(1, 3), t=(1, 3), alpha=(1, 3)),

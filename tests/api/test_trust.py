@@ -95,7 +95,9 @@ _VOCABULARY = frozenset(
      "isinstance", "hasattr", "len", "k", "overload", "types", "drive", "p", "p_at", "i0",
      "i1", "j0", "j1", "slot", "sums", "f64_at", "i64_at", "intrinsic", "_pointer", "typer",
      "typingctx", "addr", "codegen", "context", "builder", "signature", "args", "ptr",
-     "dtype", "enumerate", *KINDS}
+     "dtype", "enumerate", *KINDS,
+     "_gamma", "_lgamma", "_digamma", "_polygamma", "int", "x", "b", "c", "f", "q", "s", "t",
+     "u", "v", "w", "y", "sign"}
 )  # fmt: skip
 _GENERATED = re.compile(r"^(t\d+|in\d+[ij]?|out\d+[ij]?|acc\d+|[bd]_\w+)$")
 #: The string literals the generator writes: Numba signatures, options and docstrings.
@@ -168,6 +170,7 @@ CODE_CORPUS = [
     "i = x; n = i * y; out = n + 1; value = out^2; grad = value - x; u = grad; v = u + n; u, v",
     "where(x > 0, log(x), 0) + max(x, y) * stop_gradient(y)",
     "p = sigmoid(z); -(t*log(p) + (1 - t)*log(1 - p))",
+    "gamma(x) + lgamma(y) * digamma(x) + polygamma(2, y)",
 ]
 
 
@@ -360,6 +363,7 @@ ALIAS_CASES = [
     ("arccosh(x + 2)", "acosh(x + 2)"), ("arctanh(x)", "atanh(x)"), ("ln(y)", "log(y)"),
     ("Abs(x - y)", "abs(x - y)"), ("power(y, x)", "pow(y, x)"),
     ("detach(x)*x", "stop_gradient(x)*x"),
+    ("gammaln(y)", "lgamma(y)"), ("loggamma(y)", "lgamma(y)"), ("psi(y)", "digamma(y)"),
 ]  # fmt: skip
 
 

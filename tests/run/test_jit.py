@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import adcompile as adc
 from adcompile.run import jit, vm
@@ -23,6 +24,13 @@ a, _ = vg(np.linspace(1, 2, 5), 3.0)  # compiles the module for this pattern (y 
 v, g = vg(2.0, 3.0)
 print(repr(v), repr(g.x), repr(g.y), repr(float(a.sum())), time.perf_counter() - t)
 """
+
+
+@pytest.fixture(autouse=True)
+def _synchronous(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about compiling: the compiled tier is built before the first result
+    (whatever `ADCOMPILE_BACKGROUND` the suite runs with), here and in the child processes."""
+    monkeypatch.setenv("ADCOMPILE_BACKGROUND", "0")
 
 
 def _run(cache: Path) -> list[str]:

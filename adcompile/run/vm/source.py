@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Final
 
+from adcompile.codegen.templates import NJIT_HELPER, helper_lines
 from adcompile.ir.ops import OPS
 from adcompile.run.vm.encode import (
     IMMEDIATE_SUFFIX,
@@ -266,6 +267,7 @@ def vm_source() -> str:
         "# Do not edit: it is printed from adcompile's op table.",
         _PRELUDE + _caller("_call_block", 10) + _caller("_call_chunk", 2),
         "",
+        *helper_lines([spec.python for spec in OPS.values()], NJIT_HELPER),  # numeric.HELPERS
         _BLOCK + "\n".join(_dispatch("        ")),
         "",
         "",
