@@ -256,6 +256,8 @@ def _polygamma(n, x):
 
 
 def _scalar_helpers() -> dict[str, Any]:
+    """The helpers as Python functions. `HELPERS` is this module's own constant text (the
+    same text the printers paste into generated modules); no user text reaches `exec`."""
     namespace: dict[str, Any] = {"math": math}
     for _, text in HELPERS.values():
         exec(compile(text, "<adcompile helpers>", "exec"), namespace)
