@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import warnings
+from pathlib import Path
 from types import ModuleType
 from typing import Final
 
@@ -99,9 +100,14 @@ class _Worker:
     """The parent's end of one compile worker process."""
 
     def __init__(self, root: str) -> None:
+        if not sys.executable:  # an embedded interpreter: no Python to start
+            raise OSError("no Python executable to run a compile worker")
         env = dict(os.environ)
         env[WORKER_ENV] = "1"
         env["ADCOMPILE_CACHE_DIR"] = root
+        # the worker imports this very adcompile, wherever this process found it
+        here = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from adcompile.run.worker import main; main()"],
             stdin=subprocess.PIPE,
