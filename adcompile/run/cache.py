@@ -52,6 +52,15 @@ class Cache:
 
 
 _lock = threading.RLock()
+
+
+def _fresh_lock() -> None:  # a forked child: the thread that held the lock is not there
+    global _lock
+    _lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock)
+
 _caches: dict[str, Cache] = {}  # keyed by the configured root (tests change the variable)
 _memory_warned = False
 

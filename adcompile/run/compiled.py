@@ -57,8 +57,8 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def _forget_pool() -> None:  # a forked child has none of its parent's threads
-    global _pool
-    _pool = None
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_pool)

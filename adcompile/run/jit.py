@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import linecache
+import os
 import re
 import sys
 import threading
@@ -25,6 +26,14 @@ from adcompile.run import cache
 
 _lock = threading.RLock()
 _loaded: dict[str, ModuleType] = {}
+
+
+def _fresh_lock() -> None:  # a forked child: the thread that held the lock is not there
+    global _lock
+    _lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock)
 
 # Numba decorators as codegen prints them, each on a line of its own (user text only ever
 # appears in comment lines): compiled in memory, they must not ask for a disk cache.

@@ -266,7 +266,8 @@ def _shutdown() -> None:
 
 
 def _forget() -> None:  # a forked child has neither the thread nor the worker's pipes
-    global _builder
+    global _builder, _builder_lock
+    _builder_lock = threading.Lock()
     if _builder is not None and _builder.turn is not None:
         with contextlib.suppress(OSError):
             os.close(_builder.turn)  # the parent's lock stays the parent's

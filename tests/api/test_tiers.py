@@ -250,6 +250,33 @@ def test_a_forked_child_builds_its_own_compiled_tier(background: None) -> None:
     assert (tier, value) == ("compiled", 1.3125)
 
 
+def _child_compiles(text: str) -> float:
+    os.environ["ADCOMPILE_BACKGROUND"] = "0"
+    return float(adc.compile(text).value_and_grad()(0.5, 2.0)[0])
+
+
+def test_a_fork_while_another_thread_loads_a_module_does_not_deadlock_the_child() -> None:
+    """The module lock held by a thread at fork time (the builder, loading a module) is a
+    fresh lock in the child, where that thread does not exist."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with jit._lock:
+            held.set()
+            release.wait()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait()
+    try:
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            result = pool.apply_async(_child_compiles, ("x*y + 0.5625",))
+            assert result.get(timeout=120) == 1.5625
+    finally:
+        release.set()
+        thread.join()
+
+
 def test_a_spawned_child_builds_its_own_compiled_tier(background: None) -> None:
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
