@@ -134,3 +134,19 @@ def test_bench_memory_quick(tmp_path: Path) -> None:
         assert {"target_bytes_per_formula", "meets_target", "worker_rss_max"} <= run.keys()
         assert run["rss_before"] > 0 and run["rss_after"] > 0
         assert sum(run["tiers"].values()) == run["n"]
+
+
+def test_bench_vectors_quick(tmp_path: Path) -> None:
+    data = run_quick("bench_vectors.py", tmp_path)
+    assert {"sizes", "families", "members", "compile_scaling"} <= data.keys()
+    assert [(m["family"], m["n"]) for m in data["members"]] == [
+        (f, n) for f in data["families"] for n in data["sizes"]
+    ]
+    for m in data["members"]:
+        assert not m["mismatch"], m["mismatch"]
+        assert "interpreter" in m["tiers"] and "numpy" in m["peers"], m
+        for row in m["tiers"].values():
+            assert {"value_s", "value_and_grad_s", "ratio", "value_tier", "vg_tier"} <= row.keys()
+    assert {r["shapes"] == "symbolic" for r in data["compile_scaling"]} == {True, False}
+    for row in data["compile_scaling"]:
+        assert {"n", "compile_s", "evaluator_s", "build_s", "first_call_s"} <= row.keys()

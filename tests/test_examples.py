@@ -21,6 +21,13 @@ README = ROOT / "README.md"
 
 #: Text each example must print (its key numbers, as a teacher's slide would show them).
 EXPECTED = {
+    "least_squares.py": [
+        "1,000,000 data points",
+        "(the gradient matches the one derived by hand)",
+        "  p[0]    2.000    2.000",
+        "  p[3]    1.700    1.700",
+        "recovered parameters: all within 2e-3 of the truth",
+    ],
     "01_square.py": ["y     = 9.0", "dy/dx = 6.0"],
     "02_sin_square.py": [
         "y     = 0.412118485242",

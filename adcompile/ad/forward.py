@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from adcompile.ad.reverse import may_be_zero
 from adcompile.ir.graph import Expr, Graph, NodeId
 from adcompile.ir.ops import OPS
+from adcompile.ir.shapes import shapes
 
 
 def _term(partial: Expr | float, tangent: Expr, selects: bool, zeroable: bool) -> Expr:
@@ -53,6 +54,7 @@ def forward(
     tangent: dict[NodeId, Expr] = {n: graph.expr(t) for n, t in seeds.items()}
     zeroable = {n: may_be_zero(graph, t) for n, t in seeds.items()}
     start = len(graph.nodes)  # nodes from here on are new: named d_<primal> when printed
+    shape = shapes(graph) if graph.vectors else None
     for n, t in seeds.items():
         if graph.nodes[t].op == "input":
             graph.dot.setdefault(t, n)
@@ -72,13 +74,20 @@ def forward(
         args = [graph.expr(a) for a in node.args]
         out = graph.expr(nid)
         total: Expr | None = None
-        for arg, arg_tangent, rule in moving:
+        if opdef.tangent is not None:  # an op that moves elements: the op of the tangents
+            total = opdef.tangent([tangent.get(a) for a in node.args], *args, out)
+        for arg, arg_tangent, rule in moving if opdef.tangent is None else ():
             partial = rule(*args, out)
             term = _term(partial, arg_tangent, opdef.selects, zeroable[arg])
             graph.record_step(term.id, nid, arg, arg_tangent.lift(partial))
+            if shape is not None and shape.is_vector(term.id) and not shape.is_vector(nid):
+                term = term.apply("vsum", term)  # a reduction's tangent: sum the elements
             total = term if total is None else total + term
-        graph.tag = None
         assert total is not None
+        if shape is not None and shape.is_vector(nid) and not shape.is_vector(total.id):
+            source = graph.expr(shape.source[nid])  # type: ignore[arg-type]
+            total = total.apply("vfill", total, source)  # every element's tangent
+        graph.tag = None
         tangent[nid] = total
         # 0 at run time only if every contribution can be (a sum of exact zeros is 0)
         zeroable[nid] = all(zeroable[a] or opdef.selects for a, _, _ in moving)

@@ -30,6 +30,7 @@ from adcompile.ad.forward import forward
 from adcompile.ad.reverse import reverse
 from adcompile.ir.graph import Graph, NodeId, Parsed, building
 from adcompile.ir.node import SEED_MARK
+from adcompile.ir.shapes import shapes
 
 Kind = Literal["value", "value_and_grad", "grad", "jvp", "vjp", "jacobian", "hessian", "hvp"]
 
@@ -151,8 +152,19 @@ def _values(program: Parsed, first: int = 0) -> Layout:
     return first if n == 1 else tuple(range(first, first + n))
 
 
-def _seed_inputs(graph: Graph, prefix: str, names: Sequence[str]) -> list[NodeId]:
-    return [graph.input(f"{SEED_MARK}{prefix}_{name}") for name in names]
+def _seed_inputs(
+    graph: Graph, prefix: str, names: Sequence[str], like: Sequence[NodeId]
+) -> list[NodeId]:
+    """Seed inputs, one per name; each has the shape of its node in `like` (a vector's
+    seed is a vector of its length)."""
+    sources = [shapes(graph).source[n] for n in like] if graph.vectors else [None] * len(names)
+    seeds = []
+    for name, source in zip(names, sources):
+        seed = graph.input(f"{SEED_MARK}{prefix}_{name}")
+        if source is not None:  # before any pass asks for the seed's shape
+            graph.vectors[seed] = (source, None)
+        seeds.append(seed)
+    return seeds
 
 
 def _listed(wrt: Sequence[str]) -> str:
@@ -185,7 +197,7 @@ def _gradient(kind: str) -> Callable[[Parsed, tuple[str, ...], bool], Derived]:
 def _jvp(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
     graph = program.graph.copy()
     ids = _ids(program, wrt)
-    dots = _seed_inputs(graph, "d", wrt)
+    dots = _seed_inputs(graph, "d", wrt, ids)
     values = list(program.outputs)
     tangents = forward(graph, dict(zip(ids, dots)), values)
     n = len(values)
@@ -206,7 +218,7 @@ def _vjp(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
     graph = program.graph.copy()
     ids = _ids(program, wrt)
     names = _unique(program.output_names)
-    bars = _seed_inputs(graph, "b", names)
+    bars = _seed_inputs(graph, "b", names, program.outputs)
     seeds: dict[NodeId, NodeId] = {}
     for out, seed in zip(program.outputs, bars):
         seeds[out] = graph.apply("add", seeds[out], seed) if out in seeds else seed
@@ -247,7 +259,7 @@ def _hessian(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
 
 def _hvp(program: Parsed, wrt: tuple[str, ...], bare: bool) -> Derived:
     graph, ids, along = _over_gradient(program, wrt)
-    dots = _seed_inputs(graph, "d", wrt)
+    dots = _seed_inputs(graph, "d", wrt, ids)
     products = along(dict(zip(ids, dots)))
     what = "Hessian-vector product (forward over reverse) with respect to " + _listed(wrt)
     layout = Grads(tuple(range(len(wrt))), bare)

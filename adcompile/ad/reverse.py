@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from adcompile.ir.graph import Expr, Graph, NodeId
 from adcompile.ir.ops import OPS
+from adcompile.ir.shapes import shapes
 
 
 def active_nodes(graph: Graph, wrt: Sequence[NodeId], upto: NodeId) -> list[bool]:
@@ -80,10 +81,16 @@ def reverse(
     masked = {o: may_be_zero(graph, s) for o, s in seeds.items()}
     results: dict[NodeId, NodeId] = {}
     nodes, apply, const = graph.nodes, graph.apply, graph.const
+    shape = shapes(graph) if graph.vectors else None
     for nid in range(top, -1, -1):
         bar = adjoint.pop(nid, None)
         if bar is None or not active[nid]:
             continue
+        if shape is not None and shape.is_vector(nid) and not shape.is_vector(bar):
+            graph.tag = ("adjoint", nid)
+            # every element's adjoint (one broadcast), shaped like the node's length source
+            bar = apply("vfill", bar, shape.source[nid])  # type: ignore[arg-type]
+            graph.tag = None
         graph.bar.setdefault(bar, nid)
         if collect is not None:
             collect[nid] = bar
@@ -96,13 +103,19 @@ def reverse(
         guarded = masked.pop(nid)
         args = [Expr(graph, a) for a in node.args]
         out = Expr(graph, nid)
-        for arg, rule in zip(node.args, opdef.partials):
+        moved = opdef.adjoint(Expr(graph, bar), *args, out) if opdef.adjoint else None
+        for k, (arg, rule) in enumerate(zip(node.args, opdef.partials)):
             if rule is None or not active[arg]:
                 continue
-            found = rule(*args, out)
-            partial = found.id if isinstance(found, Expr) else const(float(found))
-            term = _term(graph, bar, partial, guarded, opdef.selects)
-            graph.record_step(term, nid, arg, partial)
+            if moved is not None:  # an op that moves elements: its transpose
+                term = moved[k].id
+            else:
+                found = rule(*args, out)
+                partial = found.id if isinstance(found, Expr) else const(float(found))
+                term = _term(graph, bar, partial, guarded, opdef.selects)
+                graph.record_step(term, nid, arg, partial)
+            if shape is not None and shape.is_vector(term) and not shape.is_vector(arg):
+                term = apply("vsum", term)  # a scalar broadcast over a vector: sum back
             before = adjoint.get(arg)
             adjoint[arg] = term if before is None else apply("add", before, term)
             masked[arg] = masked.get(arg, True) and (guarded or opdef.selects)

@@ -30,11 +30,12 @@ from adcompile.api.results import (
     unpack_out,
     unshared,
 )
+from adcompile.api.seeds import seed_values
 from adcompile.api.tiering import BACKENDS, Tiers
+from adcompile.api.vectorcall import VectorCall, shaped_like
 from adcompile.codegen import dot as viz
 from adcompile.codegen.latex import latex_system
 from adcompile.codegen.sympy import to_sympy
-from adcompile.errors import did_you_mean
 from adcompile.ir.graph import Parsed, pformat
 from adcompile.ir.node import SEED_MARK
 from adcompile.run import tiers
@@ -69,6 +70,8 @@ _FAST_PACK: Final = {
     ("grad", True, False): _SECOND,
 }
 _FLOAT32: Final = {np.dtype(np.float32)}
+#: The product a Jacobian (Hessian) of a formula with vectors is assembled from.
+MATRIX_BY_PRODUCT: Final = {"jacobian": "vjp", "hessian": "hvp"}
 #: The keyword that takes the direction of a product.
 SEED_KEYWORDS: Final = {"jvp": "tangents", "hvp": "tangents", "vjp": "cotangents"}
 
@@ -108,10 +111,13 @@ class Evaluator:
         self.wrt = wrt
         self.reduce = reduce
         self._bare = bare
-        derived = derive(program, kind, wrt, bare)
+        # with vectors, a Jacobian (Hessian) is assembled at run time from vector-Jacobian
+        # (Hessian-vector) products along unit directions, one per row (column)
+        self._matrix = MATRIX_BY_PRODUCT.get(kind) if program.graph.vectors else None
+        derived = derive(program, self._matrix or kind, wrt, bare)  # type: ignore[arg-type]
         self._derived = derived
         self._seed_kw = SEED_KEYWORDS.get(kind)
-        self.seeds = derived.seeds
+        self.seeds = derived.seeds if self._matrix is None else ()
         self._graph, self._outputs = derived.graph, derived.outputs
         self._input_ids = derived.params
         self._built_kernel: codegen.Kernel | None = None
@@ -135,6 +141,12 @@ class Evaluator:
             self._forget_fast,
         )
         self._lock = threading.Lock()
+        self._vector: VectorCall | None = None
+        if derived.graph.vectors:  # vector inputs (DESIGN.md section 2b)
+            kw = self._seed_kw or SEED_KEYWORDS.get(self._matrix or "")
+            names = self.inputs + tuple(f"{kw}[{s}]" for s in derived.seeds)
+            like = shaped_like(program, self._matrix or kind, wrt, derived)
+            self._vector = VectorCall(derived, names, reduce, backend, self._header, like)
 
     # -- what it is ----------------------------------------------------------------------
     @property
@@ -158,13 +170,16 @@ class Evaluator:
     def tier(self) -> str:
         """Which tier answers calls now: "interpreter" (the NumPy interpreter of the
         scheduled program, no compile) or "compiled" (Numba, or the precompiled VM)."""
-        return self._tiers.tier
+        return self._vector.tier if self._vector is not None else self._tiers.tier
 
     def wait(self, timeout: float | None = None) -> Evaluator:
         """Block until the compiled tier answers (building it now if it was not asked for
         yet); return this evaluator. Raises `TimeoutError` if `timeout` seconds pass first,
         and the build's error if it failed (calls then stay on the interpreter)."""
-        self._tiers.wait(timeout)
+        if self._vector is not None:
+            self._vector.wait(timeout)
+        else:
+            self._tiers.wait(timeout)
         return self
 
     @property
@@ -176,6 +191,8 @@ class Evaluator:
     def numba_source(self) -> str:
         """The generated Numba module: the scalar kernel and the batch driver (for the
         inputs the calls so far gave as one number; see `codegen.numba.numba_source`)."""
+        if self._vector is not None:
+            return self._vector.module.source
         return self._numba_module(self._tiers.scalars)
 
     def _numba_module(self, scalars: frozenset[int]) -> str:
@@ -250,7 +267,8 @@ class Evaluator:
             return viz.draw(self._graph, self._input_ids, outputs)
         seeds = self._seed_values(kwargs)
         names = self.inputs + tuple(f"{self._seed_kw}[{s}]" for s in self.seeds)
-        point = numbers(names, bind(self.inputs, args, kwargs) + seeds)
+        flags = [p in self._graph.vectors for p in self._input_ids]
+        point = numbers(names, bind(self.inputs, args, kwargs) + seeds, flags)
         nodes = viz.drawn_nodes(self._graph, self._input_ids, self._outputs)
         at = at_point(self._graph, self._input_ids, nodes, point)
         return viz.draw(self._graph, self._input_ids, outputs, at.values)
@@ -270,6 +288,12 @@ class Evaluator:
 
     # -- running -------------------------------------------------------------------------
     def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
+        if self._vector is not None:
+            seeds = self._seed_values(kwargs)
+            values = bind(self.inputs, args, kwargs) + seeds
+            if self._matrix is not None:
+                return self._vector.matrix(values, self._matrix, len(self.wrt), out)
+            return self._vector(values, out, self._layout, self._package)
         if out is None and not kwargs and len(args) == self._arity and not self.seeds:
             for a in args:
                 if type(a) not in _SCALARS:
@@ -336,30 +360,7 @@ class Evaluator:
 
     def _seed_values(self, kwargs: dict[str, Any]) -> list[Any]:
         """The direction given by keyword (`tangents=`/`cotangents=`), one value per seed."""
-        if self._seed_kw is None:
-            return []
-        if self._seed_kw not in kwargs:
-            raise TypeError(f"{self.kind} needs {self._seed_kw}= (one per {', '.join(self.seeds)})")
-        given = kwargs.pop(self._seed_kw)
-        if isinstance(given, dict):
-            unknown = [k for k in given if k not in self.seeds]
-            if unknown:
-                raise TypeError(
-                    f"{self._seed_kw}: unknown name '{unknown[0]}'"
-                    f"{did_you_mean(str(unknown[0]), self.seeds)}; expected {', '.join(self.seeds)}"
-                )
-            return [given.get(k, 0.0) for k in self.seeds]
-        if len(self.seeds) == 1 and not isinstance(given, (tuple, list)):
-            return [given]  # one value, or one array: a seed per point
-        if isinstance(given, np.ndarray) and given.ndim >= 1:
-            given = list(given)  # a direction vector, or one row of seeds per entry
-        if not isinstance(given, (tuple, list)) or len(given) != len(self.seeds):
-            got = len(given) if isinstance(given, (tuple, list)) else "one value"
-            raise ValueError(
-                f"{self._seed_kw}: expected {len(self.seeds)} values "
-                f"({', '.join(self.seeds)}), got {got}"
-            )
-        return list(given)
+        return seed_values(self.kind, self._seed_kw, self.seeds, kwargs)
 
     def _make_runner(self, backend: str) -> Runner:
         return BACKENDS[backend](

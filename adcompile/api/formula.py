@@ -40,8 +40,10 @@ class Formula:
         inputs: Sequence[str] | None,
         backend: Backend,
         stable: bool = True,
+        shapes: tuple[tuple[str, Any], ...] = (),
     ) -> None:
         self._program = program
+        self._shapes = shapes
         self._declared = tuple(inputs) if inputs is not None else None
         self._backend: Backend = backend
         self.stable = stable
@@ -56,7 +58,8 @@ class Formula:
         return f"Formula({self.text!r}, inputs={self.inputs!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuilt_formula, (self.text, self._declared, self._backend, self.stable))
+        args = (self.text, self._declared, self._backend, self.stable, self._shapes)
+        return (_rebuilt_formula, args)
 
     @staticmethod
     def rebuild_evaluator(
@@ -208,7 +211,8 @@ class Formula:
         outputs = list(zip(program.output_names, program.outputs))
         if not (args or kwargs):
             return viz.draw(program.graph, program.input_ids, outputs)
-        point = numbers(self.inputs, bind(self.inputs, args, kwargs))
+        flags = [p in program.graph.vectors for p in program.input_ids]
+        point = numbers(self.inputs, bind(self.inputs, args, kwargs), flags)
         nodes = viz.drawn_nodes(program.graph, program.input_ids, program.outputs)
         output = program.outputs[0] if len(outputs) == 1 else None
         at = at_point(program.graph, program.input_ids, nodes, point, output)
@@ -270,6 +274,7 @@ def compile(
     inputs: Sequence[str] | None = None,
     backend: Backend = "auto",
     stable: bool = True,
+    shapes: dict[str, Any] | None = None,
 ) -> Formula:
     """Compile a formula or program in the adcompile language.
 
@@ -291,6 +296,11 @@ def compile(
         stable: apply the numerical-stability rewrites (`log(1 + u) -> log1p(u)`, ...; see
             README "Numerical stability"). `False` keeps every step as written, e.g. to
             trace a worked example step by step.
+        shapes: vector inputs (DESIGN.md section 2b), by name: a length (the input is a
+            vector of that length), None (a vector of any length) or () (a scalar). By
+            default an input is a vector when the formula indexes, slices or reduces it,
+            also through elementwise operations (`sum((y - a*t)^2)` makes y, a and t
+            vectors; `shapes={"a": ()}` keeps a a scalar parameter).
 
     Returns:
         A `Formula`.
@@ -319,13 +329,23 @@ def compile(
     if backend not in BACKEND_NAMES:
         names = ", ".join(repr(b) for b in BACKEND_NAMES)
         raise ValueError(f"backend must be one of {names}, not {backend!r}")
-    return Formula(parse(formula, inputs, stable), inputs, backend, stable)
+    if shapes is not None and not isinstance(shapes, dict):
+        raise TypeError(
+            f"shapes must be a dict of input name -> shape, not {type(shapes).__name__}"
+        )
+    declared = tuple((shapes or {}).items())
+    parsed = parse(formula, inputs, stable, dict(declared))
+    return Formula(parsed, inputs, backend, stable, declared)
 
 
 @functools.lru_cache(maxsize=32)
 def _rebuilt_formula(
-    text: str, inputs: tuple[str, ...] | None, backend: Backend, stable: bool
+    text: str,
+    inputs: tuple[str, ...] | None,
+    backend: Backend,
+    stable: bool,
+    shapes: tuple[tuple[str, Any], ...] = (),
 ) -> Formula:
     """One formula per set of `compile` arguments per process, so that unpickling many
     evaluators of it (one per task of a process pool) parses and derives it once."""
-    return compile(text, inputs, backend, stable)
+    return compile(text, inputs, backend, stable, dict(shapes) or None)

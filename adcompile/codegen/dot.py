@@ -4,7 +4,9 @@
 the same names as `evaluator.source`), labels each with its operation in formula syntax
 (`a = w0 * x0`; constants are folded into the labels of their users) and, when given the
 numbers at a point (`run.pointwise.at_point`, as `adc.trace` shows them), with its value and
-adjoint `b_v`: nothing is evaluated here. Nodes that reverse or forward mode made
+adjoint `b_v`: nothing is evaluated here. A vector node (docs/vectors.md) has a double
+border, and its numbers are shown abbreviated (`= [1.2, 0.8, 1.1, …] (n=1000)`, the first
+`codegen.formula.SHOWN_ELEMENTS`). Nodes that reverse or forward mode made
 (`graph.origin`) go into clusters of their own, styled from the tables below. The text is
 built by one loop over node ids (no recursion; the same text in every process). `Dot` holds
 it: `.source`, Jupyter's SVG view, and `.render(path)` (the only part that needs Graphviz's
@@ -19,12 +21,13 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-from adcompile.codegen.formula import formula_text, operand_text
+from adcompile.codegen.formula import formula_text, operand_text, value_text
 from adcompile.codegen.kernel import Namer
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.node import SEED_MARK
+from adcompile.ir.shapes import shapes
 from adcompile.schedule import schedule
 
 #: Graph-wide settings and the defaults every node and edge starts from.
@@ -48,6 +51,8 @@ STYLES: Final[dict[tuple[str, str], dict[str, str]]] = {
 CONST_STYLE: Final[dict[str, str]] = {"shape": "plaintext"}
 #: What marks an output node (its label also names the output).
 OUTPUT_STYLE: Final[dict[str, str]] = {"penwidth": "2.5"}
+#: What marks a vector node (an input whose elements are its last axis, and what follows).
+VECTOR_STYLE: Final[dict[str, str]] = {"peripheries": "2"}
 #: Edges from one side to another (a derivative reading a forward value): drawn dashed.
 CROSS_EDGE_STYLE: Final[dict[str, str]] = {"style": "dashed"}
 #: The cluster of each side (label, border colour), in the order they are written; clusters
@@ -147,14 +152,14 @@ def draw(
     graph: Graph,
     inputs: Sequence[NodeId],
     outputs: Sequence[tuple[str, NodeId | None]],
-    values: Mapping[NodeId, float] | None = None,
-    adjoints: Mapping[NodeId, float] | None = None,
+    values: Mapping[NodeId, Any] | None = None,
+    adjoints: Mapping[NodeId, Any] | None = None,
 ) -> Dot:
     """The graph of `outputs` (name, node; None is identically zero) over kernel `inputs`.
 
     Labels show each drawn node's value in `values` and its adjoint (the derivative of the
     output with respect to it) in `adjoints`, where given: the numbers of `drawn_nodes` at a
-    point, from `run.pointwise.at_point`.
+    point, from `run.pointwise.at_point` (floats, or arrays for vector nodes).
     """
     nodes = drawn_nodes(graph, inputs, [o for _, o in outputs])
     namer = Namer(graph, inputs)
@@ -181,8 +186,8 @@ def dot_text(
     namer: Namer,
     nodes: Sequence[NodeId],
     outputs: Sequence[tuple[str, NodeId | None]],
-    values: Mapping[NodeId, float] | None = None,
-    bars: Mapping[NodeId, float] | None = None,
+    values: Mapping[NodeId, Any] | None = None,
+    bars: Mapping[NodeId, Any] | None = None,
 ) -> Dot:
     """The DOT text of `nodes` (in id order) named by `namer`, labelled with any values and
     adjoints; `outputs` (name, node) are marked, identically zero ones as nodes `0`."""
@@ -195,6 +200,7 @@ def dot_text(
         else:
             marked.setdefault(nid, []).append(name)
     sides = {nid: _side(graph, nid) for nid in nodes}
+    vector = shapes(graph).is_vector if graph.vectors else None
     grouped = any(side != "forward" for side in sides.values())
     blocks: dict[str, list[str]] = {side: [] for side in CLUSTERS}
     loose: list[str] = []
@@ -205,6 +211,8 @@ def dot_text(
         attrs = {"label": _join(lines), **style}
         if nid in marked:
             attrs.update(OUTPUT_STYLE)
+        if vector is not None and vector(nid):
+            attrs.update(VECTOR_STYLE)
         statement = f"n{nid} [{_attrs(attrs)}];"
         (blocks[sides[nid]] if grouped and not const else loose).append(statement)
     for k, name in enumerate(zeros):
@@ -253,8 +261,8 @@ def _label(
     graph: Graph,
     namer: Namer,
     nid: NodeId,
-    value: float | None,
-    bar: float | None,
+    value: Any,
+    bar: Any,
     outputs: list[str],
 ) -> list[str]:
     """The lines of a node's label: `t0 = x * y`, `= 6`, `b_t0 = 1`, `output value`."""
@@ -273,8 +281,8 @@ def _label(
     return lines
 
 
-def _value_text(value: float) -> str:
-    return f"{value:.{DIGITS}g}"
+def _value_text(value: Any) -> str:
+    return value_text(value, DIGITS)
 
 
 def escape(text: str) -> str:

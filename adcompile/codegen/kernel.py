@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from adcompile.codegen.formula import number_text, step_text
+from adcompile.codegen.formula import number_text, step_text, subscripted
 from adcompile.codegen.templates import Target, literal, safe_name, template, whole_exponent
 from adcompile.ir.graph import Graph, NodeId, building
 from adcompile.ir.node import SEED_MARK
 from adcompile.ir.ops import OPS
+from adcompile.ir.shapes import shapes
+from adcompile.ir.vecops import INDEXED, SLICE_BOUNDS
 from adcompile.schedule import schedule
 
 #: The comment heading each run of lines a pass made, by the pass's tag.
@@ -28,6 +30,8 @@ SECTIONS: Final[dict[str, str]] = {
     "adjoint": "# reverse: b_v is the derivative of the output with respect to v",
     "tangent": "# forward mode: d_v is the derivative of v along the seed direction",
 }
+#: Ops whose constant subscripts and slice bounds are printed as written (`x[..., 1:]`).
+SUBSCRIPTED: Final = frozenset(INDEXED) | frozenset(SLICE_BOUNDS)
 #: User names longer than this are not used in the code (`in0`, `t0`, ... instead).
 _MAX_NAME: Final = 40
 
@@ -137,17 +141,24 @@ def _build_kernel(
     section = ""
     group: tuple[str, NodeId] | None = None
     uses_np = False
-    spellings: dict[str, tuple[str, bool]] = {}  # op -> (template, has an integer power)
+    # (op, over vectors) -> (template, has an integer power); a vector's statement is
+    # NumPy code over its elements (a 1-D array in a one-point kernel)
+    spellings: dict[tuple[str, bool], tuple[str, bool]] = {}
+    vector = shapes(graph).is_vector if graph.vectors else None
     nodes, origins, notes, steps = graph.nodes, graph.origin, graph.notes, graph.steps
     ref = namer.ref
     for nid in program.order:
         op, args, _ = nodes[nid]
-        spelled = spellings.get(op)
+        over = vector is not None and (vector(nid) or any(vector(a) for a in args))
+        spelled = spellings.get((op, over))
         if spelled is None:
-            spelled = spellings[op] = (template(op, target), OPS[op].integer_power is not None)
+            spelling = template(op, "numpy" if over else target)
+            spelled = spellings[(op, over)] = (spelling, OPS[op].integer_power is not None)
             uses_np = uses_np or "np." in spelled[0]
         spelling, power = spelled
-        if power:
+        if over and op in SUBSCRIPTED:
+            rhs = subscripted(spelling, op, [ref(a) for a in args])
+        elif power:
             rhs = spelling.format(*_operands(graph, namer, op, args))
         elif len(args) == 1:
             rhs = spelling.format(ref(args[0]))

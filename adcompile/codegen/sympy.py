@@ -7,6 +7,17 @@ values (`where`, `relu`, 0/1 comparison results) are folded over the branches wh
 converting, as SymPy's own handling of a Piecewise inside a condition (`as_set`, `simplify`)
 can take minutes or fail. The IR is walked in id order (no recursion); SymPy is imported only
 inside the functions.
+
+Vectors (docs/vectors.md, "SymPy and LaTeX"; the classes are in `sympy_vectors`): a vector
+input `x` is `IndexedBase("x")`, its
+length a symbol `n` (`n_x`, ... when lengths differ; the number given in `shapes=`). A vector
+node is a `SymVector`, a function of an index (`x[1:]` is `x[i + 1]` of length `n - 1`), so
+elementwise ops act on its element, and reductions bind the index: `sum(x[1:])` is
+`Sum(x[i + 1], (i, 0, n - 2))`, `max` a `Maximum` (`front.sympy_vectors.sympy_extrema`). A
+vector output (a gradient with respect to a vector) is `Lambda(i, element)`: call it for an
+element. Index symbols are named `i, j, k, ...` by nesting depth, after the conversion. In a
+reduction's term, a Piecewise is a `Where` (`front.sympy_vectors.sympy_where`: SymPy would
+lift it out of the sum); `doit()` makes it a Piecewise again.
 """
 
 from __future__ import annotations
@@ -15,9 +26,11 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, Final
 
+from adcompile.codegen.sympy_vectors import Indices, SymVector, input_lengths, input_name
 from adcompile.front.from_sympy import sympy_constant
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.ops import OPS
+from adcompile.ir.vecops import VECTOR_OPS
 from adcompile.schedule import schedule
 
 #: In `to_sympy(cse=True)`, an expression nested deeper than this (in SymPy levels, estimated
@@ -39,6 +52,9 @@ def _walk(root: Any) -> list[tuple[Any, int]]:
 def _template_shape(op: str) -> tuple[tuple[int, ...], int]:
     """For `OPS[op].sympy`: how many times each argument occurs, and how deep at most."""
     import sympy
+
+    if op in VECTOR_OPS:  # forms over `SymVector`s: each argument once, a level or two deep
+        return (1,) * OPS[op].arity, 2
 
     dummies = [sympy.Symbol(f"_arg{k}") for k in range(OPS[op].arity)]
     template = OPS[op].sympy(sympy, *dummies)
@@ -114,6 +130,18 @@ def _apply(sp: Any, op: str, args: Sequence[Any]) -> Any:
     return built[form]
 
 
+def _value(sp: Any, op: str, args: Sequence[Any]) -> Any:
+    """A node's value: a vector op's form (over `SymVector`s); an elementwise op with a
+    vector argument as the vector of the op applied to elements; else `_apply`."""
+    if op in VECTOR_OPS:
+        return OPS[op].sympy(sp, *args)
+    vector = next((a for a in args if isinstance(a, SymVector)), None)
+    if vector is None:
+        return _apply(sp, op, args)
+    elements = [a.element if isinstance(a, SymVector) else a for a in args]
+    return SymVector(vector.indices, _apply(sp, op, elements), vector.length)
+
+
 def to_sympy(
     graph: Graph,
     outputs: Sequence[NodeId],
@@ -145,20 +173,27 @@ def to_sympy(
     nodes = graph.nodes
     value: dict[NodeId, Any] = {}
 
+    input_names = {str(n.attr) for nid, n in enumerate(nodes) if live[nid] and n.op == "input"}
+    indices = Indices(sympy, input_names)
+    lengths = input_lengths(sympy, graph, live, input_names) if graph.vectors else {}
+
     def leaf(nid: NodeId) -> Any:
         node = nodes[nid]
         if node.op == "const":
             return sympy_constant(sympy, float(node.attr))  # type: ignore[arg-type]
+        if nid in lengths:
+            base = sympy.IndexedBase(input_name(graph, nid), real=True)
+            return SymVector(indices, base[indices.index], lengths[nid])
         return sympy.Symbol(str(node.attr), real=True)
 
     if not cse:
         for nid, node in enumerate(nodes):
             if live[nid]:
                 if node.args:
-                    value[nid] = _apply(sympy, node.op, [value[a] for a in node.args])
+                    value[nid] = _value(sympy, node.op, [value[a] for a in node.args])
                 else:
                     value[nid] = leaf(nid)
-        return [value[o] for o in outputs]
+        return [indices.finish(value[o]) for o in outputs]
 
     user = graph.names if names is None else names
     uses = [0] * len(nodes)
@@ -169,7 +204,6 @@ def to_sympy(
     in_outputs = [0] * len(nodes)
     for o in outputs:
         in_outputs[o] += 1
-    input_names = {str(n.attr) for nid, n in enumerate(nodes) if live[nid] and n.op == "input"}
     reserved = input_names | {
         user[nid] for nid, n in enumerate(nodes) if live[nid] and n.args and nid in user
     }
@@ -200,13 +234,20 @@ def to_sympy(
         if not node.args:
             value[nid] = leaf(nid)
             continue
-        expr = _apply(sympy, node.op, [value[a] for a in node.args])
+        expr = _value(sympy, node.op, [value[a] for a in node.args])
         depth[nid] = _template_shape(node.op)[1] + max(depth[a] for a in node.args)
         shared = uses[nid] + in_outputs[nid] >= 2
         named = nid in user and uses[nid] >= 1
-        if (shared or named or depth[nid] >= MAX_SYMPY_DEPTH) and not expr.is_Atom:
+        # a vector stays inline: it is a function of the index, not one value
+        scalar = not isinstance(expr, SymVector) and not expr.is_Atom
+        if (shared or named or depth[nid] >= MAX_SYMPY_DEPTH) and scalar:
             symbol = sympy.Symbol(claim(nid), real=True)
             replacements.append((symbol, expr))
             expr, depth[nid] = symbol, 0
         value[nid] = expr
-    return replacements, [value[o] for o in outputs]
+    # outputs, then replacements from the last: each one's indices start below the deepest
+    # index around a use of its symbol, so substituting it back never captures an index
+    levels = {symbol: 0 for symbol, _ in replacements}
+    exprs = [indices.finish(value[o], 0, levels) for o in outputs]
+    finished = [(s, indices.finish(e, levels[s], levels)) for s, e in reversed(replacements)]
+    return finished[::-1], exprs

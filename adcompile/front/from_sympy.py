@@ -10,6 +10,9 @@
 - `sympy_constant(sp, value)`: a float as a SymPy number of exactly its value (also used by
   the IR -> SymPy printer, `codegen.sympy`).
 
+Vectors (`IndexedBase` elements `x[2]`, `Sum`s over them) are read by
+`sympy_vectors.VectorReads`.
+
 SymPy trees are read with an explicit post-order stack memoised by object identity and
 hash-consed by (class, converted arguments), so DAG-shaped and 10,000-level-deep expressions
 are fine. SymPy is imported only inside the functions.
@@ -26,6 +29,7 @@ from typing import Any, Final
 from adcompile.errors import FormulaError
 from adcompile.front.names import check_input_name
 from adcompile.front.sympy_text import EXACT_INTEGER, Part, TextPrinter
+from adcompile.front.sympy_vectors import VectorReads
 from adcompile.ir.ops import CONSTANTS, OPS
 
 # Sums up to this tree size and height print their terms in SymPy's order (`Part.small`).
@@ -122,6 +126,7 @@ def _codegen_table() -> dict[type, str | Lowering]:
 def _supported() -> str:
     names = [cls.__name__ for cls in (*_function_table(), *_codegen_table())]
     names += ["sqrt", "cbrt", "Piecewise", "relationals", "And", "Or", "Not"]
+    names += ["Indexed (x[2])", "Sum", "Product", "Maximum", "Minimum"]
     return "+, -, *, /, ^, numbers, pi, E, " + ", ".join(sorted(names, key=str.lower))
 
 
@@ -150,11 +155,15 @@ class _Reader:
         self.keep: list[Any] = []  # the objects whose ids are in by_id, kept alive
         self.sizes: list[int] = []  # tree size of each node, saturated
         self.heights: list[int] = []  # tree height of each node, saturated
+        self.vectors = VectorReads(sp, check_name)
 
     # -- distinct subexpressions in post-order ------------------------------------------------
     def classify(self, e: Any) -> tuple[str, Any, tuple[Any, ...]]:
         """How to print `e`, and the SymPy objects it is printed from; ValueError if none."""
         sp = self.sp
+        vector = self.vectors.classify(e)
+        if vector is not None:
+            return vector
         if isinstance(e, sp.Symbol):
             return "symbol", check_name(e.name), ()
         if e is sp.true or e is sp.false:
@@ -276,7 +285,10 @@ def from_sympy(
     negative base), numbers (`p/q` for rationals, `repr(float)` for Floats), pi and E, the
     functions of the op table (`Abs` is `abs`, `ceiling` is `ceil`, n-ary `Min`/`Max` nest),
     Piecewise (nested `where`; it needs a final `(expr, True)` branch), relationals, And, Or,
-    Not, and True/False (1/0). Anything else raises ValueError naming it.
+    Not, and True/False (1/0); vectors: `x[2]` (an `Indexed` of an `IndexedBase`; `x[n - 1]`
+    is `x[-1]`), `Sum`/`Product` (and adcompile's `Maximum`/`Minimum`) over one index whose
+    subscripts are `x[i + c]` (`sum(x[1:])`), a length symbol as `len(x)`
+    (`sympy_vectors`). Anything else raises ValueError naming it.
     """
     import sympy
 
@@ -288,6 +300,7 @@ def from_sympy(
     exprs = _as_exprs(sympy, expr)
     reader = _Reader(sympy)
     roots = [reader.add_tree(e) for e in exprs]
+    reader.vectors.settle(reader.nodes, reader.symbols)
     if declared is None:
         names = tuple(sorted(reader.symbols))
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache, partial
 from importlib import resources
 from pathlib import Path
@@ -34,6 +34,7 @@ from adcompile.errors import (
 from adcompile.front.lalr import Tables
 from adcompile.front.messages import suggest, syntax_error
 from adcompile.front.names import check_input_name
+from adcompile.front.vectors import ShapeSpec, VectorCalls
 from adcompile.ir.graph import Graph, Parsed, building
 from adcompile.ir.node import FoldError, NodeId
 from adcompile.ir.ops import CONSTANTS, OPS, function_names, resolve_function
@@ -81,10 +82,17 @@ def _syntax_error(lark: Lark, source: str) -> UnexpectedInput:
     raise AssertionError(f"Lark parses a text the LALR loop refused: {source[:80]!r}")
 
 
-def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True) -> Parsed:
+def parse(
+    text: str,
+    inputs: tuple[str, ...] | None = None,
+    stable: bool = True,
+    shapes: Mapping[str, ShapeSpec] | None = None,
+) -> Parsed:
     """Parse `text` into a `Parsed`; `inputs` fixes the input names and their order.
 
     `stable=False` builds the graph without the stability rewrites (`simplify.STABLE`).
+    `shapes` declares inputs vectors or scalars (`front.vectors`; by default an input is a
+    vector when it is indexed, sliced or reduced).
 
     Raises:
         FormulaError: for any problem with the text, with line, column and caret excerpt;
@@ -103,9 +111,15 @@ def parse(text: str, inputs: tuple[str, ...] | None = None, stable: bool = True)
         raise syntax_error(source, _syntax_error(lark, source)).with_source(text) from None
     try:
         builder.finish()
+        program = builder.program()
+        unknown = [str(n) for n in shapes or {} if n not in program.inputs]
+        if unknown:
+            hint = did_you_mean(unknown[0], program.inputs)
+            raise FormulaError(f"shapes: unknown input '{unknown[0]}'{hint}")
+        builder.settle_vectors(program.outputs, program.inputs, shapes or {})
     except FormulaError as exc:
         raise exc.with_source(text) from None
-    return builder.program()
+    return program
 
 
 # --- IR builder --------------------------------------------------------------------------
@@ -120,7 +134,7 @@ Tok = tuple[str, int]
 Val = tuple[NodeId, int, "str | None"]
 
 
-class _BuildIR:
+class _BuildIR(VectorCalls):
     """The callbacks of `Tables.drive`: IR nodes, bottom-up and left to right as the LALR
     loop reduces, resolving names as statements go.
 
@@ -149,6 +163,7 @@ class _BuildIR:
         self.first_assigned: dict[str, tuple[int, int]] = {}  # name -> (statement, offset)
         self.first_read: dict[str, tuple[int, int]] = {}  # unassigned name -> (statement, offset)
         self.error: FormulaError | None = None
+        self._init_vectors()
 
     def callback(self, name: str) -> Callable[[Sequence[Any]], Any]:
         """The callback of grammar rule `name` (`Tables.drive` asks once per parse)."""
@@ -222,6 +237,9 @@ class _BuildIR:
     # -- calls and operators -------------------------------------------------------------
     def call(self, children: Sequence[Any]) -> Val:
         (name, offset), args = children[0], children[1:]
+        found = self.vector_call(name, args, offset)
+        if found is not None:
+            return found
         opdef = resolve_function(name)
         if opdef is None:
             what = "is a variable, not a function" if name in self.env else "unknown function"
@@ -291,6 +309,7 @@ class _BuildIR:
         if self.error is None:
             self.error = exc
             self.number = self.var = self.call = self._skip  # type: ignore[method-assign, assignment]
+            self.subscript = self.slicing = self._skip  # type: ignore[method-assign, assignment]
             self.operator = self._skip_operator  # type: ignore[method-assign, assignment]
             self.assign = self._skip_assign  # type: ignore[method-assign]
             self.result = self._skip_result  # type: ignore[method-assign]
@@ -350,7 +369,10 @@ class _BuildIR:
 
 #: The grammar's rule names (aliases) with a callback of that name; operators (IR op names)
 #: go to `operator`.
-_CALLBACKS = {name: name for name in ("number", "var", "call", "assign", "result", "start")}
+_CALLBACKS = {
+    name: name
+    for name in ("number", "var", "call", "assign", "result", "start", "subscript", "slicing")
+}
 
 
 def _one_line_break(text: str) -> str:

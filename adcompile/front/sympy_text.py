@@ -32,7 +32,8 @@ EXACT_INTEGER: Final = 2**53
 class Part:
     """A distinct subexpression: how to print it (`kind`, `info`) and its arguments."""
 
-    kind: str  # symbol number const bool add mul pow func piecewise rel and or not
+    kind: str  # symbol number const bool add mul pow func piecewise rel and or not, and for
+    # vectors (`sympy_vectors`): indexed slice len (leaves printed as `info`) reduce
     info: Any  # the name, the SymPy number, the op name or the relational operator
     args: tuple[int, ...]
     obj: Any  # the (first) SymPy object it stands for
@@ -115,6 +116,9 @@ class TextPrinter:
     # -- one printer per kind ---------------------------------------------------------------
     def p_leaf(self, node: Part, args: list[Text]) -> Text:
         return Text(node.info, ATOM)
+
+    def p_reduce(self, node: Part, args: list[Text]) -> Text:
+        return Text(f"{node.info}({args[0].text})", ATOM)
 
     def p_number(self, node: Part, args: list[Text]) -> Text:
         text, prec = _number_text(self.sp, node.info)
@@ -234,6 +238,10 @@ _PRINTERS: Final[dict[str, Callable[[TextPrinter, Part, list[Text]], Text]]] = {
     "symbol": TextPrinter.p_leaf,
     "const": TextPrinter.p_leaf,
     "bool": TextPrinter.p_leaf,
+    "indexed": TextPrinter.p_leaf,
+    "slice": TextPrinter.p_leaf,
+    "len": TextPrinter.p_leaf,
+    "reduce": TextPrinter.p_reduce,
     "number": TextPrinter.p_number,
     "add": TextPrinter.p_add,
     "mul": TextPrinter.p_mul,

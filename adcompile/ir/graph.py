@@ -60,7 +60,7 @@ def building() -> Iterator[None]:
 #: What the door needs about an op, looked up once per node: its arity, whether its
 #: arguments are sorted, its rules by [an argument is a constant][stable rewrites on] (a rule
 #: that needs a constant argument is left out where none is), and the tables they came from.
-_Plan = tuple[int, bool, tuple[tuple[tuple[Rule, ...], ...], ...], object, object]
+_Plan = tuple[int, bool, tuple[tuple[tuple[Rule, ...], ...], ...], object, object, bool]
 _PLANS: dict[str, _Plan] = {}
 _new_node = tuple.__new__  # Node(op, args) without the Python-level __new__ of NamedTuple
 
@@ -78,6 +78,7 @@ def _plan(op: str) -> _Plan:
         ((plain(rules), plain(rules) + plain(stable)), (rules, rules + stable)),
         RULES,  # a test may swap the tables: the plan is remade then
         STABLE,
+        opdef.shape == "elementwise",  # folds constants (a vector op never has a constant)
     )
     return plan
 
@@ -100,6 +101,9 @@ class Graph:
         self.strict_fold = False  # raise FoldError when folding makes inf/NaN from finite
         self.stable = True  # apply the stability rewrites of `simplify.STABLE`
         self.notes: dict[NodeId, str] = {}  # node -> what stability rewrite produced it
+        # vector inputs (DESIGN.md section 2b): input -> (the input whose length it has,
+        # its fixed length or None); empty for a graph of scalars
+        self.vectors: dict[NodeId, tuple[NodeId, int | None]] = {}
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -116,6 +120,7 @@ class Graph:
         new.notes = dict(self.notes)
         new.dot = dict(self.dot)
         new.steps = dict(self.steps)
+        new.vectors = dict(self.vectors)
         return new
 
     # -- the door --------------------------------------------------------------------------
@@ -144,7 +149,7 @@ class Graph:
         plan = _PLANS.get(op)
         if plan is None or plan[3] is not RULES or plan[4] is not STABLE:
             plan = _plan(op)
-        arity, commutative, rules, _, _ = plan
+        arity, commutative, rules, _, _, folds = plan
         if len(args) != arity:
             raise TypeError(f"{op} takes {arity} arguments, got {len(args)}")
         if commutative:
@@ -161,7 +166,7 @@ class Graph:
             found = rule(self, args)
             if found is not None:
                 return found
-        if constants == len(args):
+        if constants == len(args) and folds:
             return self.const(self._fold(op, [nodes[a][2] for a in args]))  # type: ignore[misc]
         node = _new_node(Node, (op, args, None))
         index = self._index

@@ -59,7 +59,19 @@ class OpDef:
     infix: str | None = None  # operator spelling in formula text; None: `name(args)`
     precedence: int = ATOM  # binding strength of `infix` in formula text
     integer_power: int | None = None  # the argument printed as a whole exponent, 0..64
+    # vectors (DESIGN.md section 2b, adcompile.ir.vecops): how the result's shape follows
+    # from the arguments' (see `SHAPE_RULES`), and for ops whose derivative is not a product
+    # of the adjoint (tangent) with a partial, the rules that replace it
+    shape: str = "elementwise"
+    adjoint: Callable[..., list[Any]] | None = None  # (bar, *args, out) -> term per argument
+    tangent: Callable[..., Any] | None = None  # (tangents, *args, out) -> the tangent
 
+
+#: The shape rules (`OpDef.shape`): "elementwise" (a vector if any argument is, scalar
+#: arguments broadcast), "reduce" (a scalar from the vector argument 0), "index" (a scalar
+#: element of argument 0), "slice" (a vector of its own length), "like1" (the shape of
+#: argument 1), "like0" (the shape of argument 0, computed from the whole of it).
+SHAPE_RULES: Final = ("elementwise", "reduce", "index", "slice", "like0", "like1")
 
 OPS: Final[dict[str, OpDef]] = {}
 

@@ -95,6 +95,7 @@ from adcompile.ir.spellings import (
     INTEGER_POWER_COLUMN,
     NUMPY_COLUMN,
     PYTHON_COLUMN,
+    VECTOR_PYTHON,
 )
 
 LN10: Final = math.log(10.0)
@@ -313,6 +314,8 @@ defop("ceil",  1, np.ceil,  (ZERO,), lambda sp, x: sp.ceiling(x), smooth=False)
 # stop_gradient(x): the value passes, the derivative is 0 (PyTorch's detach).
 defop("stop_gradient", 1, _f, (ZERO,), lambda sp, x: x, smooth=False)
 # fmt: on
+# ---- vectors: reductions, subscripts, slices; declared in vecops, the last rows of the table ---
+from adcompile.ir.vecops import MACROS, REDUCTIONS, VECTOR_OPS  # noqa: E402
 
 #: The spelling columns (`spellings.py`: other names in the language, Python and NumPy
 #: templates, infix operators and their precedence, the integer power) merged into the table.
@@ -321,26 +324,35 @@ for _op, _def in list(OPS.items()):
     OPS[_op] = replace(
         _def,
         aliases=ALIAS_COLUMN.get(_op, ()),
-        python=PYTHON_COLUMN[_op],
-        numpy=NUMPY_COLUMN.get(_op, PYTHON_COLUMN[_op]),
+        python=PYTHON_COLUMN.get(_op) or VECTOR_PYTHON[_op],
+        numpy=NUMPY_COLUMN.get(_op) or PYTHON_COLUMN.get(_op) or VECTOR_PYTHON[_op],
         infix=_infix,
         precedence=_level,
         integer_power=INTEGER_POWER_COLUMN.get(_op),
     )
+#: The ops on scalars (every op but the vector ops of `vecops`): what the VM and the
+#: per-op tests cover.
+SCALAR_OPS: Final[dict[str, OpDef]] = {n: d for n, d in OPS.items() if n not in VECTOR_OPS}
 #: Spellings accepted in the language for an op of another name (alias -> op).
 ALIASES: Final[dict[str, str]] = {a: d.name for d in OPS.values() for a in d.aliases}
+#: The vector functions of the language: reductions (`sum`, `max` of one argument) and
+#: what the parser writes out from them (`mean`, `dot`, `norm`, `logsumexp`).
+VECTOR_NAMES: Final = frozenset(REDUCTIONS) | frozenset(MACROS)
 #: Named constants of the language (an assignment may shadow them).
 CONSTANTS: Final[dict[str, float]] = {"pi": math.pi, "e": math.e}
 
 
 def function_names() -> list[str]:
     """Names callable in the formula language, sorted."""
-    return sorted({n for n, d in OPS.items() if d.function} | set(ALIASES))
+    return sorted({n for n, d in OPS.items() if d.function} | set(ALIASES) | set(VECTOR_NAMES))
 
 
 def resolve_function(name: str) -> OpDef | None:
-    """The op a function name in the language stands for, or None."""
+    """The op a function name in the language stands for, or None (also for the vector
+    functions written out by the parser, `mean`, `dot`, ...: see `VECTOR_NAMES`)."""
     op = OPS.get(ALIASES.get(name, name))
+    if op is None and name in REDUCTIONS:
+        return OPS[REDUCTIONS[name]]
     return op if op is not None and (op.function or name in ALIASES) else None
 
 
@@ -387,6 +399,19 @@ CONVENTIONS: Final = (
 )
 
 __all__ = [
-    "ABOVE_ONE", "ALIASES", "CONSTANTS", "CONVENTIONS", "OPS", "POSITIVE", "REAL", "UNIT",
-    "Convention", "Interval", "OpDef", "defop", "function_names", "resolve_function",
+    "ABOVE_ONE",
+    "ALIASES",
+    "CONSTANTS",
+    "CONVENTIONS",
+    "OPS",
+    "POSITIVE",
+    "REAL",
+    "SCALAR_OPS",
+    "UNIT",
+    "Convention",
+    "Interval",
+    "OpDef",
+    "defop",
+    "function_names",
+    "resolve_function",
 ]  # fmt: skip

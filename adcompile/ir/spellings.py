@@ -127,6 +127,26 @@ NUMPY_COLUMN: Final[dict[str, str]] = {
     "polygamma": 'np.vectorize(_polygamma, otypes=["float64"])({0}, {1})',
 }
 
+#: The vector ops (`vecops`): NumPy code over values with the element axis last (1-D arrays
+#: in a one-point kernel, batches in the interpreter's standalone form), calling the helpers
+#: of `vecnumeric.VECTOR_HELPERS` where one NumPy call does not do.
+VECTOR_PYTHON: Final[dict[str, str]] = {
+    "vsum": "np.sum({0}, axis=-1)",
+    "vprod": "np.prod({0}, axis=-1)",
+    "vmax": "np.max({0}, axis=-1, initial=-math.inf)",
+    "vmin": "np.min({0}, axis=-1, initial=math.inf)",
+    "vpick_max": "_vpickmax({0})",
+    "vpick_min": "_vpickmin({0})",
+    "vprod_except": "_vprodexcept({0})",
+    "vprod_except_dot": "_vprodexceptdot({0}, {1})",
+    "vindex": "{0}[..., {1}]",
+    "vslice": "{0}[..., {slice}]",
+    "vscatter": "_vscatter({0}, {1}, {2})",
+    "vunslice": "_vunslice({0}, {1}, {bounds})",
+    "vfill": "_vfill({0}, {1})",
+    "vlen": "float(np.shape({0})[-1])",
+}
+
 #: The operators of the formula language (trace tables, graph labels, the chain-rule comments
 #: of the generated code): their spelling and precedence level. `mul0` prints as `*`.
 INFIX_COLUMN: Final[dict[str, tuple[str, int]]] = {

@@ -16,6 +16,7 @@ import numpy as np
 
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.ops import OPS
+from adcompile.ir.shapes import shapes
 from adcompile.schedule import schedule
 
 #: One step: (the op's NumPy function, the destination, the arguments, the registers freed).
@@ -39,6 +40,14 @@ class Plan:
             (impls[nodes[nid].op], nid, nodes[nid].args, dead)
             for nid, dead in zip(program.order, program.dead_after())
         ]
+        if graph.vectors:  # a vector's elements are its last axis: scalars broadcast along it
+            shape = shapes(graph)
+            for k, (impl, nid, args, dead) in enumerate(self.steps):
+                if OPS[nodes[nid].op].shape != "elementwise" or not shape.is_vector(nid):
+                    continue
+                scalar = tuple(not shape.is_vector(a) for a in args)
+                if any(scalar):
+                    self.steps[k] = (_along_elements(impl, scalar), nid, args, dead)
 
     def __call__(self, *values: Any) -> tuple[Any, ...]:
         regs: list[Any] = [None] * self.size
@@ -58,3 +67,12 @@ class Plan:
                     regs[a] = None
         zero = np.float64(0.0)
         return tuple(regs[o] if o is not None else zero for o in self.outputs)
+
+
+def _along_elements(impl: Callable[..., Any], scalar: tuple[bool, ...]) -> Callable[..., Any]:
+    """`impl` with the scalar arguments given a unit element axis (`s[..., None]`)."""
+
+    def call(*args: Any) -> Any:
+        return impl(*[np.asarray(a)[..., None] if s else a for a, s in zip(args, scalar)])
+
+    return call

@@ -5,12 +5,17 @@
     adcompile "log(x*y)" --show python|numba|ir|latex|sympy
     adcompile neuron.adc --at w0=2,x0=-1 --trace --no-stable
     adcompile "log(x*y)" --at x=2,y=3 --dot graph.svg
+    adcompile "sum(100*(x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2)" --at "x=[1.2,0.8,1.1]"
     adcompile "log(x*y)" -o model.py [--numba]
     adcompile --version
 
 A thin layer over the public API. Every bad input (formula, argument, missing file) prints one
 `adcompile: error: ...` line (a formula error adds its line and caret) and exits with status 2,
 never a traceback; a reader that closes the pipe early (`| head -1`) ends it quietly.
+
+A vector input (docs/vectors.md) is given in brackets: `--at "x=[1,2,3],w=2"` (commas or
+spaces between the elements; quote it for the shell). Its derivative prints the same way,
+every element: `d/dx = [307.6, -275.6, 92]`.
 """
 
 from __future__ import annotations
@@ -22,10 +27,15 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from adcompile._version import __version__
-from adcompile.api import BACKEND_NAMES, Evaluator
+from adcompile.api import BACKEND_NAMES, Evaluator, Formula
 from adcompile.api import compile as compile_formula
+from adcompile.codegen.dot import Dot
+from adcompile.codegen.sympy_vectors import vector_element
 from adcompile.errors import FormulaError, ParseError
 from adcompile.front.parse import parse
 from adcompile.tools.trace import trace
@@ -52,7 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"adcompile {__version__}")
     p.add_argument("formula", help="formula text, or the path of a file holding a program")
-    p.add_argument("--at", metavar="NAME=VALUE,...", help="point to evaluate at, e.g. x=2,y=3")
+    p.add_argument(
+        "--at",
+        metavar="NAME=VALUE,...",
+        help='point to evaluate at, e.g. x=2,y=3; a vector in brackets: "x=[1,2,3],y=2"',
+    )
     p.add_argument("--wrt", metavar="NAME,...", help="inputs to differentiate (default: all)")
     p.add_argument(
         "--inputs", metavar="NAME,...", help="input names in order (default: free names)"
@@ -123,18 +137,41 @@ def _names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
-def _point(text: str) -> dict[str, float]:
-    point: dict[str, float] = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
+def _items(text: str) -> list[str]:
+    """`--at`'s text split at the commas outside brackets."""
+    items, depth, start = [], 0, 0
+    for k, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if depth not in (0, 1):
+            raise ValueError(f"--at: brackets do not match (or nest) in {text!r}")
+        if char == "," and depth == 0:
+            items.append(text[start:k])
+            start = k + 1
+    if depth:
+        raise ValueError(f"--at: a '[' is not closed in {text!r}")
+    return [*items, text[start:]]
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--at: {text.strip()!r} is not a number (for {name})") from None
+
+
+def _point(text: str) -> dict[str, Any]:
+    """`x=2,y=3` as numbers; `x=[1,2,3]` (or `[1 2 3]`) as a vector's elements."""
+    point: dict[str, Any] = {}
+    for item in filter(None, (p.strip() for p in _items(text))):
         name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
         if not sep:
             raise ValueError(f"--at: expected NAME=VALUE, got {item!r}")
-        try:
-            point[name.strip()] = float(value)
-        except ValueError:
-            raise ValueError(
-                f"--at: {value.strip()!r} is not a number (for {name.strip()})"
-            ) from None
+        if value.startswith("[") and value.endswith("]"):
+            parts = value[1:-1].replace(",", " ").split()
+            point[name] = [_number(v, name) for v in parts]
+        else:
+            point[name] = _number(value, name)
     return point
 
 
@@ -153,11 +190,29 @@ def _view(shown: Evaluator, what: str) -> str:
 def _sympy_system(shown: Evaluator) -> str:
     replacements, exprs = shown.to_sympy(cse=True)
     lines = [f"{k} = {v}" for k, v in replacements]
-    return "\n".join([*lines, *(f"{n} = {e}" for n, e in zip(shown.output_names, exprs))])
+    for name, e in zip(shown.output_names, exprs):
+        found = vector_element(e)  # a vector output: its element at index i, `dvalue/dx[i]`
+        lines.append(f"{name} = {e}" if found is None else f"{name}[{found[0]}] = {found[1]}")
+    return "\n".join(lines)
 
 
-def _fmt(v: float) -> str:
+def _fmt(v: Any) -> str:
+    """A number at full precision, or a vector's elements so: `[1.2, 0.8, 1.1]`."""
+    if np.ndim(v):
+        return "[" + ", ".join(_fmt(e) for e in np.ravel(v)) + "]"
+    v = float(v)
     return f"{v:.17g}" if math.isfinite(v) else str(v)
+
+
+def _graph(f: Formula, shown: Evaluator, point: dict[str, Any] | None) -> Dot:
+    """The graph `--dot` writes: the evaluator's (with its values at a point); at a point
+    with vectors, the formula's graph with the values and adjoints of its trace (graph
+    views at a point take numbers only)."""
+    if point is None:
+        return shown.graph()
+    if any(np.ndim(v) for v in point.values()) and len(f.outputs) == 1:
+        return trace(f, **point).graph()
+    return shown.graph(**point)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,14 +261,15 @@ def _run(argv: Sequence[str] | None) -> int:
             Path(args.output).write_text(shown.module_source(numba=args.numba), encoding="utf-8")
             print(f"wrote {args.output}", file=sys.stderr)
         if args.dot:
-            dot = shown.graph(**point) if point is not None else shown.graph()
+            dot = _graph(f, shown, point)
             if args.dot == "-":
                 print(dot.source.rstrip())
             else:
                 dot.render(args.dot)
                 print(f"wrote {args.dot}", file=sys.stderr)
         if args.trace:
-            print(trace(f, **point))  # type: ignore[arg-type]
+            assert point is not None
+            print(trace(f, **point))
         elif point is not None and args.dot != "-":  # stdout holds only the DOT text then
             if not single:
                 for name, v in zip(f.outputs, f(**point)):

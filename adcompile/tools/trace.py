@@ -4,24 +4,39 @@ Rows are the nodes in evaluation order (inputs first): the node's name (the user
 `tK` of the generated code), its operation in formula syntax, its forward value, its adjoint
 (the derivative of the output with respect to it: reverse mode's `b_v`) and its local partials
 (the derivative of the node with respect to each argument: the factors the chain rule
-multiplies). The numbers come from `run.pointwise.at_point` (the NumPy interpreter over one
-graph holding the program, every adjoint and every partial, as graph views show them), so
-each number is what the compiled code computes.
+multiplies). The numbers come from the NumPy interpreter over one graph holding the
+program, every adjoint and every partial (as `run.pointwise.at_point`, which graph views
+use), so each number is what the compiled code computes.
+
+Vector inputs (docs/vectors.md) are given as 1-D arrays (one point); a vector node's value,
+adjoint and partials are arrays, shown abbreviated (`[1.2, 0.8, 1.1, …] (n=1000)`). A
+vector op's local partial is elementwise: `dt/dv = [...]` holds d t_i / d v_i for an
+elementwise `t`, d t / d v_i for a reduction (`1` for `sum`, one-hot for `max`), and for the
+ops that move elements (`x[2]`, `x[1:]`) the sum over the result's elements (a one-hot or a
+0/1 mask over `x`).
 """
 
 from __future__ import annotations
 
 import html
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from adcompile.api import Formula
 from adcompile.api.results import bind
-from adcompile.codegen.formula import formula_text, operand_text
+from adcompile.codegen import dot as viz
+from adcompile.codegen.formula import formula_text, operand_text, value_text
 from adcompile.codegen.kernel import Namer
+from adcompile.ir.graph import Graph, NodeId
+from adcompile.ir.shapes import shapes
 from adcompile.run.pointwise import at_point
 from adcompile.schedule import schedule
+
+#: A value in a trace: a float, or a 1-D array for a vector node.
+Value = Any
 
 
 @dataclass(frozen=True)
@@ -30,9 +45,9 @@ class Row:
 
     name: str
     operation: str  # "input", or the node in formula syntax over the names: "w0 * x0"
-    value: float
-    adjoint: float  # d output / d this node (0 where the output does not depend on it)
-    partials: dict[str, float] = field(default_factory=dict)  # d node / d argument, by name
+    value: Value  # a float, or a 1-D array for a vector node
+    adjoint: Value  # d output / d this node (0 where the output does not depend on it)
+    partials: dict[str, Value] = field(default_factory=dict)  # d node / d argument, by name
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,13 @@ class Trace:
     rows: tuple[Row, ...]
     digits: int = 4
     rewrites: tuple[str, ...] = ()  # stability rewrites in the traced graph (see README)
+    view: viz.Dot | None = field(default=None, repr=False, compare=False)
+
+    def graph(self) -> viz.Dot:
+        """The traced program as a DOT graph whose nodes show these values and adjoints."""
+        if self.view is None:
+            raise ValueError("this trace was built without its graph")
+        return self.view
 
     def to_list(self) -> list[dict[str, Any]]:
         """The rows as plain dicts (name, operation, value, adjoint, partials)."""
@@ -78,8 +100,8 @@ class Trace:
             body.append([r.name, r.operation, self._num(r.value), self._num(r.adjoint), parts])
         return head, body
 
-    def _num(self, v: float) -> str:
-        return f"{v:.{self.digits}g}" if math.isfinite(v) else repr(v)
+    def _num(self, v: Value) -> str:
+        return value_text(v, self.digits)
 
     def __str__(self) -> str:
         head, body = self._cells()
@@ -118,12 +140,13 @@ class Trace:
         return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
-def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: Any) -> Trace:
+def trace(f: Formula | str, *args: Any, digits: int = 4, **kwargs: Any) -> Trace:
     """Every node of `f` at one point: value, adjoint and local partials (see module doc).
 
     Args:
-        f: a `Formula` (or formula text) with a single output.
-        args, kwargs: the point, as for calling `f` (numbers).
+        f: a `Formula` (or formula text) with a single scalar output.
+        args, kwargs: the point, as for calling `f`: numbers, and 1-D arrays for vector
+            inputs.
         digits: significant digits shown when printed (the rows keep full floats).
 
     Example:
@@ -146,12 +169,18 @@ def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: Any) -> Tra
             f"trace needs a single output; this program has {len(program.outputs)} "
             f"({', '.join(program.output_names)})"
         )
-    point = [float(v) for v in bind(formula.inputs, args, kwargs)]
     graph = program.graph
+    point = _point(formula, graph, program.input_ids, args, kwargs)
     out = program.outputs[0]
+    if graph.vectors and shapes(graph).is_vector(out):
+        raise ValueError(
+            f"trace needs a scalar output; '{program.output_names[0]}' is a vector "
+            "(trace sum(...) of it, or one element)"
+        )
     order = schedule(graph, program.input_ids, [out]).order
     rows_ids = [*program.input_ids, *order]
     at = at_point(graph, program.input_ids, rows_ids, point, out, partials=True)
+    values, adjoints, local = at.values, at.adjoints, at.partials
     namer = Namer(graph, program.input_ids)
     for nid in order:
         namer.define(nid)
@@ -163,7 +192,34 @@ def trace(f: Formula | str, *args: float, digits: int = 4, **kwargs: Any) -> Tra
             operation = formula_text(
                 node.op, [operand_text(graph, namer.ref, a) for a in node.args]
             )
-        partials = {namer.ref(a): v for a, v in at.partials.get(nid, {}).items()}
-        rows.append(Row(namer.ref(nid), operation, at.values[nid], at.adjoints[nid], partials))
+        partials = {namer.ref(a): v for a, v in local.get(nid, {}).items()}
+        rows.append(Row(namer.ref(nid), operation, values[nid], adjoints[nid], partials))
     notes = [graph.notes[n] for n in order if n in graph.notes]
-    return Trace(program.output_names[0], tuple(rows), digits, tuple(dict.fromkeys(notes)))
+    outputs = list(zip(program.output_names, program.outputs))
+    drawn = viz.drawn_nodes(graph, program.input_ids, [out])
+    view = viz.dot_text(graph, namer, drawn, outputs, values, adjoints)
+    return Trace(program.output_names[0], tuple(rows), digits, tuple(dict.fromkeys(notes)), view)
+
+
+def _point(
+    formula: Formula,
+    graph: Graph,
+    inputs: Sequence[NodeId],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> list[Value]:
+    """One point: a float per scalar input, a 1-D float array per vector input (checked by
+    calling the formula there, which names wrong lengths)."""
+    values = bind(formula.inputs, args, kwargs)
+    point: list[Value] = []
+    for name, nid, v in zip(formula.inputs, inputs, values):
+        vector = nid in graph.vectors
+        if isinstance(v, (str, bytes)) or np.ndim(v) != (1 if vector else 0):
+            what = "a 1-D array (its elements)" if vector else "a number"
+            raise TypeError(
+                f"trace shows one point: '{name}' must be {what}, got {np.shape(v) or v!r}"
+            )
+        point.append(np.asarray(v, dtype=np.float64) if vector else float(v))
+    if graph.vectors:
+        formula(*point)  # a LengthError naming the inputs, where lengths do not fit
+    return point

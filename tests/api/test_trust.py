@@ -55,6 +55,12 @@ def test_bad_input_names_are_formula_errors(name: str) -> None:
     assert shown[:-1] in str(err.value) or "longer than" in str(err.value)
 
 
+@pytest.mark.parametrize("name", ["sum", "len", "mean", "dot", "norm", "logsumexp", "prod"])
+def test_vector_functions_are_not_input_names(name: str) -> None:
+    with pytest.raises(adc.FormulaError, match="function of the formula language"):
+        adc.compile("x", inputs=["x", name])
+
+
 @pytest.mark.parametrize("name", [3, None, b"x", ("x",)])
 def test_input_names_must_be_strings(name: Any) -> None:
     with pytest.raises(adc.FormulaError, match="not a string"):
@@ -72,7 +78,7 @@ def test_free_names_from_text_pass_the_same_door(text: str, column: int) -> None
 
 def test_good_names_still_work_and_keep_their_spelling() -> None:
     names = ["t0", "b_x", "d_y", "in0", "math", "np", "numba", "at", "batch", "n", "i", "r",
-             "out", "value", "grad", "x_", "_", "e", "pi", "sum", "max_", "len"]  # fmt: skip
+             "out", "value", "grad", "x_", "_", "e", "pi", "sum_", "max_", "len_"]  # fmt: skip
     f = adc.compile(" + ".join(f"{k + 1}*{n}" for k, n in enumerate(names)), inputs=names)
     value, grad = f.value_and_grad()(*[1.0] * len(names))
     assert value == sum(range(1, len(names) + 1))

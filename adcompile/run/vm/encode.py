@@ -25,7 +25,7 @@ import numpy as np
 
 from adcompile.codegen.templates import whole_exponent
 from adcompile.ir.graph import Graph, NodeId
-from adcompile.ir.ops import OPS
+from adcompile.ir.ops import SCALAR_OPS as OPS  # the VM runs scalars (vectors: interpreter)
 from adcompile.schedule import schedule
 
 #: Opcodes of the two load instructions; the ops of `OPS` and their immediate forms follow.

@@ -25,7 +25,7 @@ from functools import cache
 from typing import Final
 
 from adcompile.codegen.templates import NJIT_HELPER, helper_lines
-from adcompile.ir.ops import OPS
+from adcompile.ir.ops import SCALAR_OPS as OPS  # the VM runs scalars (vectors: interpreter)
 from adcompile.run.vm.encode import (
     IMMEDIATE_SUFFIX,
     LOADC,
