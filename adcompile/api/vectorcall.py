@@ -149,6 +149,8 @@ class VectorCall:
             for o, r in zip(outs, shaped):
                 np.copyto(o, r, casting="same_kind")
             return out
+        if {a.dtype for a in arrays if a.ndim} == {np.dtype(np.float32)}:
+            shaped = [r.astype(np.float32) for r in shaped]  # as the scalar path does
         return package([_plain(r) for r in shaped])
 
     def matrix(self, values: Sequence[Any], product: str, n_wrt: int, out: Any) -> np.ndarray:

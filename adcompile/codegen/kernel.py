@@ -215,7 +215,7 @@ def _label(graph: Graph, namer: Namer, nid: NodeId) -> str:
 def _unemitted(graph: Graph, namer: Namer, nid: NodeId) -> str:
     """A node this kernel does not compute, as its formula over what it can name."""
     node = graph.nodes[nid]
-    rhs = template(node.op).format(*(_label(graph, namer, a) for a in node.args))
+    rhs = subscripted(template(node.op), node.op, [_label(graph, namer, a) for a in node.args])
     label = _label(graph, namer, nid)
     return (rhs if label.startswith("%") else f"{label} = {rhs}") + "  (not computed here)"
 

@@ -33,8 +33,10 @@ def header_comment(source: str, what: str, max_lines: int = 12, width: int = 90)
 
 def python_source(kernel: Kernel, fname: str, header: Sequence[str]) -> str:
     """The kernel as a readable, self-contained Python function."""
-    imports = ["import math"] + (["", "import numpy as np"] if kernel.uses_np else [])
-    body = [*helper_lines(kernel.lines), *function_lines(kernel, fname, [])]
+    helpers = helper_lines(kernel.lines)
+    uses_np = kernel.uses_np or any("np." in line for line in helpers)
+    imports = ["import math"] + (["", "import numpy as np"] if uses_np else [])
+    body = [*helpers, *function_lines(kernel, fname, [])]
     return "\n".join([*header, *imports, "", "", *body]) + "\n"
 
 

@@ -134,11 +134,13 @@ class VectorCalls:
         if name is None and graph.nodes[arg].op == "input":
             name = str(graph.nodes[arg].attr)
         subject = f"'{name}'" if name else "its argument"
-        reason = (
-            " (declared a scalar in shapes=)"
-            if graph.nodes[arg].op == "input"
-            else " (it does not depend on a vector input)"
-        )
+        value = graph.const_value(arg)
+        if graph.nodes[arg].op == "input":
+            reason = " (declared a scalar in shapes=)"
+        elif value is not None:  # `x^0` is 1 for every x: the door folds it
+            reason = f" (it simplifies to the constant {value!r}, whatever the inputs)"
+        else:
+            reason = " (it does not depend on a vector input)"
         return FormulaError(f"{what} needs a vector, but {subject} is a scalar{reason}",
                             *self.at(offset))  # fmt: skip
 

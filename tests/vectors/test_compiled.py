@@ -137,3 +137,22 @@ def test_textbook_functions_as_the_interpreter_gives_them(fn: Textbook) -> None:
     np.testing.assert_allclose(
         got[1].x, want[1].x, rtol=1e-12, atol=1e-12 * np.abs(want[1].x).max()
     )
+
+
+@pytest.mark.parametrize(("text", "shapes"), FORMULAS)
+def test_readable_source_runs_and_agrees(text: str, shapes: dict | None) -> None:
+    """`vg.source` of a vector formula is NumPy code for one point (1-D arrays), with the
+    helpers it calls pasted in; it computes what the evaluator does."""
+    f = adc.compile(text, shapes=shapes, backend="numpy")
+    values = _inputs(f, np.random.default_rng(5), ())
+    for evaluator, extra in ((f.value_and_grad(), {}), (f.hvp(), {"tangents": values})):
+        namespace: dict = {}
+        exec(evaluator.source, namespace)  # the source is the compiler's own text
+        seeds = list(extra.get("tangents", {}).values())
+        got = namespace[evaluator.kind](*values.values(), *seeds)
+        want = evaluator(**values, **extra)
+        flat = [want[0], *want[1]] if evaluator.kind == "value_and_grad" else list(want)
+        assert len(got) == len(flat)
+        for a, b in zip(got, flat):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+    assert "x[..., 1:]" in adc.compile("sum(x[1:])").value_and_grad().source
