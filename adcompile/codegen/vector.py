@@ -225,7 +225,7 @@ class _Printer(Loops):
         op, args, _ = self.graph.nodes[nid]
         reduce = LOOP_REDUCTIONS.get(op)
         over = args[0] if reduce is not None else nid
-        unit = _Unit(over, length=self._length(over))
+        unit = _Unit(self.shape.of(over), length=self._length(over))
         env: dict[tuple[NodeId, str], str] = {}
         unit.body = self._elements(over, unit, env, include_top=reduce is None)
         x = self._element(over, "__k", env, unit)

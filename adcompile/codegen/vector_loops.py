@@ -197,8 +197,19 @@ class Loops:
         n = self._bounds(nid, f"slice({self._int(lo)}, {self._int(hi)}, {self._int(st)})")
         self.variants += 1
         child, q = f"__v{self.variants}", f"__q{self.variants}"
-        head = [f"{ind}{q} = {var} - __a{n}", f"{ind}{child} = {q} // __d{n}"]
-        head += [f"{ind}{local} = 0.0", f"{ind}if {q} % __d{n} == 0 and 0 <= {child} < __c{n}:"]
+        # the step is a constant: a division by it is a shift or a multiply, by 1 nothing
+        step = self._int(st)
+        step = "1" if step == "None" else step
+        if step in ("1", "-1"):
+            head = [
+                f"{ind}{q} = {var} - __a{n}",
+                f"{ind}{child} = {'-' if step == '-1' else ''}{q}",
+            ]
+            test = f"0 <= {child} < __c{n}"
+        else:
+            head = [f"{ind}{q} = {var} - __a{n}", f"{ind}{child} = {q} // {step}"]
+            test = f"{q} % {step} == 0 and 0 <= {child} < __c{n}"
+        head += [f"{ind}{local} = 0.0", f"{ind}if {test}:"]
         b = self.graph.nodes[nid].args[0]
         inner = ind + "    "
         todo = self._gather(b, child, False)
