@@ -36,6 +36,7 @@ from adcompile.api.vectorcall import VectorCall, shaped_like
 from adcompile.codegen import dot as viz
 from adcompile.codegen.latex import latex_system
 from adcompile.codegen.sympy import to_sympy
+from adcompile.codegen.vector import vector_standalone
 from adcompile.ir.graph import Parsed, pformat
 from adcompile.ir.node import SEED_MARK
 from adcompile.run import tiers
@@ -208,6 +209,8 @@ class Evaluator:
         CLI): one function of NumPy arrays or numbers that needs only NumPy, or with
         `numba=True` the Numba module itself (no adcompile import) plus `evaluate(...)`.
         Both return the kernel's outputs as a flat tuple (value, then derivatives)."""
+        if numba and self._vector is not None:
+            return vector_standalone(self._vector.module, self._graph, self._input_ids)
         if numba:
             return codegen.module_source(self._kernel, self._fname, self._header, self.numba_source)
         kernel = codegen.build_kernel(

@@ -291,4 +291,56 @@ class _Printer(Loops):
         return f"{self.namer.names[nid]} = {place[nid]}"
 
 
-__all__ = ["VectorModule", "vector_module"]
+def vector_standalone(module: VectorModule, graph: Graph, params: Sequence[NodeId]) -> str:
+    """`module`'s text plus `evaluate(*inputs)`: the outputs at one point or a batch (a vector
+    input's elements on its last axis; batch axes broadcast), with the lengths worked out as
+    the caller of `drive` does (but not checked: that is adcompile's job)."""
+    nodes, shape = graph.nodes, shapes(graph)
+    needed, stack = set(), list(module.sources)
+    while stack:  # the sources and the sources their slices are slices of
+        s = stack.pop()
+        if s not in needed:
+            needed.add(s)
+            if nodes[s].args:
+                parent = shape.source[nodes[s].args[0]]
+                assert parent is not None
+                stack.append(parent)
+    where = {p: k for k, p in enumerate(params)}
+    lines = ["", "", "def evaluate(*inputs):"]
+    lines.append('    """The outputs (float64 arrays) at one point or a batch of points."""')
+    lines.append(f"    vector = {tuple(module.vector_params)!r}")
+    lines += [
+        "    arrays = [np.asarray(a, dtype=np.float64) for a in inputs]",
+        "    heads = [a.shape[:-1] if v else a.shape for a, v in zip(arrays, vector)]",
+        "    batch = np.broadcast_shapes(*heads)",
+        "    size = int(np.prod(batch))",
+    ]
+    for s in sorted(needed):  # a slice's source comes before it (smaller id)
+        if s in where:
+            lines.append(f"    n{s} = arrays[{where[s]}].shape[-1]")
+        else:
+            parent, lo, hi, st = nodes[s].args
+            bounds = ", ".join(str(bound(float(nodes[b].attr))) for b in (lo, hi, st))  # type: ignore[arg-type]
+            lines.append(
+                f"    n{s} = len(range(*slice({bounds}).indices(n{shape.source[parent]})))"
+            )
+    lines.append(
+        f"    lens = np.array([{', '.join(f'n{s}' for s in module.sources)}], dtype=np.int64)"
+    )
+    lines += [
+        "    ins = [",
+        "        np.broadcast_to(a, batch + a.shape[-1:] if v else batch).copy()",
+        "        .reshape((size, a.shape[-1]) if v else (size,))",
+        "        for a, v in zip(arrays, vector)",
+        "    ]",
+        f"    outs = [np.empty((size, lens[j])) if j is not None else np.empty(size) for j in "
+        f"{tuple(module.output_sources)!r}]",
+        f"    scratch = np.empty(max(1, sum(int(lens[j]) for j in {tuple(module.scratch)!r})))",
+        "    if size:",
+        "        drive(size, np.ones(len(ins), dtype=np.int64), lens, scratch, *ins, *outs)",
+        "    return tuple(o.reshape(batch + o.shape[1:]) for o in outs)",
+    ]
+    return module.source + "\n".join(lines) + "\n"
+
+
+__all__ = ["VectorModule", "vector_module", "vector_standalone"]
