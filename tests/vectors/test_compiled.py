@@ -178,3 +178,16 @@ def test_standalone_numba_module_of_a_vector_formula(tmp_path) -> None:
     np.testing.assert_allclose(value, want[0], rtol=1e-14)
     np.testing.assert_allclose(gx, want[1].x, rtol=1e-14)
     np.testing.assert_allclose(gs, want[1].s, rtol=1e-14)
+
+
+def test_one_module_serves_every_length() -> None:
+    """Lengths are symbolic: the module printed for a formula does not depend on the lengths
+    it is called with, and calls at n = 10 and n = 10,000 run the one compiled runner."""
+    vg = adc.compile("sum(x^2 * sin(x))", backend="numba").value_and_grad().wait()
+    source, runner = vg.numba_source, vg._vector.runner
+    for n in (10, 10_000, 3):
+        x = np.linspace(0.0, 1.0, n)
+        value, grad = vg(x)
+        np.testing.assert_allclose(value, np.sum(x**2 * np.sin(x)), rtol=1e-12)
+        np.testing.assert_allclose(grad.x, 2 * x * np.sin(x) + x**2 * np.cos(x), rtol=1e-12)
+    assert vg.numba_source == source and vg._vector.runner is runner
