@@ -65,6 +65,13 @@ def split_lines(text: str) -> list[str]:
     return _LINE_BREAK.split(text)
 
 
+class DerivativeError(ValueError):
+    """A derivative the formula needs that adcompile cannot give: with respect to an order or
+    shape parameter of a special function that has no closed form (`jv` in its order, ...).
+    Raised when the evaluator is built (`value_and_grad()`, `jvp()`, ...), naming the
+    function and the parameter; never a silent 0 or NaN."""
+
+
 class CacheWarning(UserWarning):
     """The disk cache was refused, damaged (and rebuilt) or unwritable (compiled in memory)."""
 

@@ -24,7 +24,7 @@ from functools import cache
 import numpy as np
 from hypothesis import strategies as st
 
-from adcompile.ir.ops import OPS, SCALAR_OPS, Interval
+from adcompile.ir.ops import CORE_OPS, OPS, Interval
 
 INPUTS = ("x", "y", "z")
 INPUT_MAX = 2.0
@@ -42,7 +42,7 @@ INFIX = {
 
 #: Ops left out of derivative-accuracy formulas: kinks, jumps, or a zero-by-convention rule.
 NON_SMOOTH = frozenset(
-    name for name, op in SCALAR_OPS.items() if not op.smooth or op.boolean or name == "where"
+    name for name, op in CORE_OPS.items() if not op.smooth or op.boolean or name == "where"
 )
 
 
@@ -62,16 +62,12 @@ SPECIAL = frozenset({"gamma", "lgamma", "digamma", "polygamma"})
 
 def _smooth_functions() -> list[str]:
     return [
-        n
-        for n, op in SCALAR_OPS.items()
-        if op.function and n not in NON_SMOOTH and n not in SPECIAL
+        n for n, op in CORE_OPS.items() if op.function and n not in NON_SMOOTH and n not in SPECIAL
     ]
 
 
 def _rough_functions() -> list[str]:
-    return [
-        n for n, op in SCALAR_OPS.items() if op.function and n in NON_SMOOTH and n not in SPECIAL
-    ]
+    return [n for n, op in CORE_OPS.items() if op.function and n in NON_SMOOTH and n not in SPECIAL]
 
 
 def _num(value: float) -> str:
@@ -157,7 +153,7 @@ def terms(draw: st.DrawFn, depth: int, smooth: bool = True, top: bool = False) -
         u = draw(sub)
         return Term(INFIX["neg"].format(u.text), u.bound)
     if kind == "logic":
-        name = draw(st.sampled_from([n for n, op in SCALAR_OPS.items() if op.boolean]))
+        name = draw(st.sampled_from([n for n, op in CORE_OPS.items() if op.boolean]))
         args = [draw(sub) for _ in range(OPS[name].arity)]
         return Term(INFIX[name].format(*(a.text for a in args)), 1.0)
     if kind == "where":

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from strategies import formulas
 
 import adcompile as adc
-from adcompile.ir.ops import OPS, SCALAR_OPS
+from adcompile.ir.ops import CORE_OPS, OPS
 from adcompile.run.interpret import Plan
 
 MARKER = Path("/tmp/adcompile-fuzz-marker")
@@ -148,7 +148,7 @@ def test_runtime_values_of_every_kind(backend: str) -> None:
 
 
 @settings(max_examples=100)
-@given(st.sampled_from(sorted(SCALAR_OPS)), st.lists(st.floats(), min_size=3, max_size=3))
+@given(st.sampled_from(sorted(CORE_OPS)), st.lists(st.floats(), min_size=3, max_size=3))
 def test_every_op_at_any_float_is_a_float(op: str, args: list[float]) -> None:
     opdef = OPS[op]
     if not opdef.function:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from adcompile.codegen.kernel import Kernel, function_lines
-from adcompile.codegen.templates import NJIT_HELPER, helper_lines
+from adcompile.codegen.templates import NJIT_HELPER, helper_lines, special_imports
 
 #: The driver's name in every generated module.
 DRIVER: Final = "drive"
@@ -55,7 +55,7 @@ def numba_source(
     opts = 'cache=True, error_model="numpy"'
     signature = "(" + ", ".join("float64" for _ in kernel.params) + ",)"
     lines = [*header, "import math", "", "import numba", "import numpy as np", ""]
-    lines += [_RT_IMPORT, "", ""]
+    lines += [_RT_IMPORT, *special_imports(kernel.lines), "", ""]
     lines += helper_lines(kernel.lines, NJIT_HELPER)  # only where the kernel calls one
     lines += function_lines(kernel, fname, [f'@numba.njit("{signature}", {opts})'])
     if kernel.params:

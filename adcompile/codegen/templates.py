@@ -57,7 +57,7 @@ _RESERVED: Final = frozenset(
     set(keyword.kwlist)
     | set(keyword.softkwlist)
     | set(dir(builtins))
-    | {"math", "np", "numba", "batch", "n", "i", "r", "at", "out"}
+    | {"math", "np", "numba", "batch", "n", "i", "r", "at", "out", "sp", "scipy"}
     | {"value", "grad", "value_and_grad"}
     | {"_erf", "_erfc", *HELPERS}
 )
@@ -87,6 +87,17 @@ def helper_lines(code: Iterable[str], decorator: str | None = None) -> list[str]
         lines += [decorator] if decorator else []
         lines += [*HELPERS[name][1].strip("\n").splitlines(), "", ""]
     return lines
+
+
+#: The library's SciPy functions in printed code (`sp.j0(x)`), and the import they need.
+_SPECIAL_CALL: Final = re.compile(r"\bsp\.[a-z]")
+SPECIAL_IMPORT: Final = "from adcompile.run import special as sp"
+
+
+def special_imports(code: Iterable[str]) -> list[str]:
+    """The import line of `adcompile.run.special` where `code` calls one of its functions
+    (`sp.<name>`), else nothing (other modules are unchanged)."""
+    return [SPECIAL_IMPORT] if any(_SPECIAL_CALL.search(line) for line in code) else []
 
 
 def literal(value: float) -> str:

@@ -36,7 +36,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from adcompile.codegen.kernel import Namer
-from adcompile.codegen.templates import NJIT_HELPER, helper_lines, template, whole_exponent
+from adcompile.codegen.templates import (
+    NJIT_HELPER,
+    helper_lines,
+    special_imports,
+    template,
+    whole_exponent,
+)
 from adcompile.codegen.vector_helpers import VECTOR_HELPERS
 from adcompile.codegen.vector_loops import (
     LOOP_REDUCTIONS,
@@ -128,7 +134,8 @@ class _Printer(Loops):
         types += ["float64[:, ::1]" if v else "float64[::1]" for v in (*vp, *vo)]
         args = ["__P", "__steps", "__lens", "__scratch", *(f"in{k}" for k in range(len(vp)))]
         args += [f"__out{k}" for k in range(len(self.outputs))]
-        lines = [*header, "import math", "", "import numba", "import numpy as np", "", ""]
+        lines = [*header, "import math", "", "import numba", "import numpy as np"]
+        lines += [*special_imports(body), "", ""]
         lines += helper_lines(body, NJIT_HELPER)
         lines += [*VECTOR_HELPERS.strip("\n").splitlines(), "", ""]
         lines.append(f'@numba.njit("void({", ".join(types)})", nogil=True, cache=True, '

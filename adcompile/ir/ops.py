@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
@@ -31,7 +31,6 @@ from adcompile.ir.builders import (
     _atan2_partial,
     cos,
     cosh,
-    digamma,
     eq,
     exp,
     expmx2,
@@ -42,7 +41,6 @@ from adcompile.ir.builders import (
     lt,
     mul0,
     one_minus_sq,
-    polygamma,
     sech2,
     sigmoid,
     sigmoid2,
@@ -58,18 +56,14 @@ from adcompile.ir.builders import (
 from adcompile.ir.numeric import (
     LN2,
     _bool,
-    _digamma,
     _erf,
     _erfc,
     _expmx2,
     _f,
-    _gamma,
     _hypot_ratio,
-    _lgamma,
     _logaddexp,
     _logaddexp2,
     _one_minus_sq,
-    _polygamma,
     _sech2,
     _sigmoid,
     _sigmoid2,
@@ -102,16 +96,6 @@ LN10: Final = math.log(10.0)
 HALF_LN2: Final = 0.5 * math.log(2.0)
 TWO_OVER_SQRT_PI: Final = 2.0 / math.sqrt(math.pi)
 ZERO: Final = None  # readable marker in the table: this partial is zero by definition
-
-
-def _order(sp: Any, n: Any) -> Any:
-    """polygamma's order as SymPy sees it: a whole number (NaN if n is not one); for a
-    symbol n, n itself at 0, 1, ..., 8 and NaN elsewhere, piecewise constant (so d/dn is 0,
-    as in the table). Exported formulas have a constant order, which needs none of this."""
-    if n.is_Number:
-        v = float(n)
-        return sp.Integer(int(v)) if math.isfinite(v) and v == int(v) and v >= 0 else sp.nan
-    return sp.Piecewise(*[(k, sp.Eq(n, k)) for k in range(9)], (sp.nan, True))
 
 
 # fmt: off
@@ -282,21 +266,6 @@ defop("sigmoid2", 1, _sigmoid2, (lambda x, o: LN2 * sigmoid2_slope(x),),
       lambda sp, x: 1 / (1 + 2 ** (-x)), function=False)
 defop("sigmoid2_slope", 1, _sigmoid2_slope, (lambda x, o: -LN2 * o * tanh(HALF_LN2 * x),),
       lambda sp, x: 2 ** (-x) / (1 + 2 ** (-x)) ** 2, function=False)
-# ---- special functions ---------------------------------------------------------------------------
-# gamma' = gamma psi (o * digamma: a product, as accurate as its factors), lgamma' = psi
-# (lgamma = ln|gamma|, the C library's and SciPy's gammaln; SymPy's loggamma is the same for
-# x > 0), psi' = polygamma(1, x), and polygamma(n, x)' = polygamma(n + 1, x): the chain
-# closes in one row, to every order. Its order n is a whole number (n not whole: NaN), a
-# constant in every rule; d/dn is 0 by definition, like floor' (SymPy: `_order`). The
-# values are the C library's (gamma, lgamma) and numeric.HELPERS (digamma, polygamma).
-defop("gamma",   1, _gamma,   (lambda x, o: o * digamma(x),),             lambda sp, x: sp.gamma(x),
-      (POSITIVE,))
-defop("lgamma",  1, _lgamma,  (lambda x, o: digamma(x),),                 lambda sp, x: sp.loggamma(x),
-      (POSITIVE,))
-defop("digamma", 1, _digamma, (lambda x, o: polygamma(1.0, x),),
-      lambda sp, x: sp.polygamma(0, x), (POSITIVE,))
-defop("polygamma", 2, _polygamma, (ZERO, lambda n, x, o: polygamma(n + 1.0, x)),
-      lambda sp, n, x: sp.polygamma(_order(sp, n), x), (Interval(1.0, 1.0), POSITIVE))
 # ---- piecewise functions (kink conventions in the module docstring) ------------------------------
 defop("abs",   1, np.abs,   (lambda x, o: sign(x),),
       lambda sp, x: sp.Abs(x), smooth=False)
@@ -315,7 +284,23 @@ defop("ceil",  1, np.ceil,  (ZERO,), lambda sp, x: sp.ceiling(x), smooth=False)
 defop("stop_gradient", 1, _f, (ZERO,), lambda sp, x: x, smooth=False)
 # fmt: on
 # ---- vectors: reductions, subscripts, slices; declared in vecops, the last rows of the table ---
+# ---- the function library (issue "4b"): SciPy-backed rows, declared family by family -----------
+from adcompile.ir import (  # noqa: E402  (each declares its rows on import)
+    library_bessel,
+    library_elementary,
+    library_gamma,
+    library_integrals,
+)
+from adcompile.ir.special import (  # noqa: E402
+    LIBRARY,
+    SPECIAL_ALIASES,
+    SPECIAL_NUMPY,
+    SPECIAL_PYTHON,
+)
 from adcompile.ir.vecops import MACROS, REDUCTIONS, VECTOR_OPS  # noqa: E402
+
+#: The library's families, in the order their rows join the table.
+LIBRARY_FAMILIES: Final = (library_elementary, library_gamma, library_bessel, library_integrals)
 
 #: The spelling columns (`spellings.py`: other names in the language, Python and NumPy
 #: templates, infix operators and their precedence, the integer power) merged into the table.
@@ -323,9 +308,14 @@ for _op, _def in list(OPS.items()):
     _infix, _level = INFIX_COLUMN.get(_op, (None, ATOM))
     OPS[_op] = replace(
         _def,
-        aliases=ALIAS_COLUMN.get(_op, ()),
-        python=PYTHON_COLUMN.get(_op) or VECTOR_PYTHON[_op],
-        numpy=NUMPY_COLUMN.get(_op) or PYTHON_COLUMN.get(_op) or VECTOR_PYTHON[_op],
+        aliases=ALIAS_COLUMN.get(_op, ()) + SPECIAL_ALIASES.get(_op, ()),
+        python=PYTHON_COLUMN.get(_op) or SPECIAL_PYTHON.get(_op) or VECTOR_PYTHON[_op],
+        numpy=(
+            NUMPY_COLUMN.get(_op)
+            or PYTHON_COLUMN.get(_op)
+            or SPECIAL_NUMPY.get(_op)
+            or VECTOR_PYTHON[_op]
+        ),
         infix=_infix,
         precedence=_level,
         integer_power=INTEGER_POWER_COLUMN.get(_op),
@@ -333,6 +323,9 @@ for _op, _def in list(OPS.items()):
 #: The ops on scalars (every op but the vector ops of `vecops`): what the VM and the
 #: per-op tests cover.
 SCALAR_OPS: Final[dict[str, OpDef]] = {n: d for n, d in OPS.items() if n not in VECTOR_OPS}
+#: The scalar ops but the function library's (`special.LIBRARY`, tested family by family
+#: against mpmath): what the generic per-op tests cover.
+CORE_OPS: Final[dict[str, OpDef]] = {n: d for n, d in SCALAR_OPS.items() if n not in LIBRARY}
 #: Spellings accepted in the language for an op of another name (alias -> op).
 ALIASES: Final[dict[str, str]] = {a: d.name for d in OPS.values() for a in d.aliases}
 #: The vector functions of the language: reductions (`sum`, `max` of one argument) and
@@ -403,6 +396,7 @@ __all__ = [
     "ALIASES",
     "CONSTANTS",
     "CONVENTIONS",
+    "CORE_OPS",
     "OPS",
     "POSITIVE",
     "REAL",

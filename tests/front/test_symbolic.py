@@ -30,7 +30,7 @@ from adcompile.front.from_sympy import from_sympy, sympy_expr_type
 from adcompile.front.parse import parse
 from adcompile.front.sympy_text import MAX_INLINE
 from adcompile.ir.graph import Graph, NodeId, Parsed
-from adcompile.ir.ops import OPS, SCALAR_OPS
+from adcompile.ir.ops import CORE_OPS, OPS
 from adcompile.run.interpret import Plan
 
 x, y, z = sympy.symbols("x y z", real=True)
@@ -88,7 +88,7 @@ def test_to_sympy_values_equal_the_interpreter(text: str) -> None:
             assert close(got, exact.real, 1e-8)
 
 
-@pytest.mark.parametrize("op", sorted(SCALAR_OPS))
+@pytest.mark.parametrize("op", sorted(CORE_OPS))
 def test_every_op_converts_to_its_sympy_form(op: str) -> None:
     graph = Graph()
     names = ("x", "y", "z")[: OPS[op].arity]

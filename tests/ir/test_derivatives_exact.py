@@ -39,7 +39,7 @@ from adcompile.api import Formula
 from adcompile.front.parse import parse
 from adcompile.ir import rewrites as simplify
 from adcompile.ir.graph import Graph, Parsed
-from adcompile.ir.ops import OPS, SCALAR_OPS, Interval
+from adcompile.ir.ops import CORE_OPS, OPS, Interval
 
 #: Values, gradients and jvps: each comes from one accurate rule, a few roundings deep.
 ULPS = 8.0
@@ -151,7 +151,7 @@ def _tails(domain: Sequence[Interval]) -> list[tuple[float, ...]]:
 def _op_cases() -> list[Case]:
     rng = np.random.default_rng(20261207)
     cases = []
-    for name, op in SCALAR_OPS.items():
+    for name, op in CORE_OPS.items():
         if name in SKIPPED:
             continue
         names = ("x", "y", "z")[: op.arity]
@@ -448,11 +448,11 @@ def test_the_numba_kernel_too(name: str) -> None:
 
 
 def test_every_op_is_checked_or_skipped_for_a_reason() -> None:
-    checked = {c.name for c in CASES} & set(SCALAR_OPS)
-    assert checked | SKIPPED == set(SCALAR_OPS)
+    checked = {c.name for c in CASES} & set(CORE_OPS)
+    assert checked | SKIPPED == set(CORE_OPS)
     # skipped: exactly the ops with a 0/1 result or with no nonzero partial at all
     expected = {
-        n for n, op in SCALAR_OPS.items() if op.boolean or all(r is None for r in op.partials)
+        n for n, op in CORE_OPS.items() if op.boolean or all(r is None for r in op.partials)
     }
     assert expected == SKIPPED
 
@@ -474,7 +474,7 @@ _PIECEWISE_TEMPLATE = re.compile(r"\babs\(| if |np\.maximum|np\.minimum")
 def test_every_piecewise_stable_form_lists_its_kinks() -> None:
     piecewise = {
         n
-        for n, op in SCALAR_OPS.items()
+        for n, op in CORE_OPS.items()
         if op.smooth and not op.boolean and _PIECEWISE_TEMPLATE.search(op.python)
     }
     assert piecewise - NOT_KINKS == set(KINKS), piecewise ^ set(KINKS)

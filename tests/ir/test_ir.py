@@ -18,7 +18,7 @@ from adcompile.ad.reverse import reverse
 from adcompile.codegen.kernel import build_kernel
 from adcompile.front.parse import parse
 from adcompile.ir.graph import FoldError, Graph, Node, pformat, verify
-from adcompile.ir.ops import OPS, SCALAR_OPS
+from adcompile.ir.ops import CORE_OPS, OPS
 from adcompile.run.interpret import Plan
 
 
@@ -55,7 +55,7 @@ def test_same_node_twice_is_one_id(g: Graph) -> None:
 
 def test_commutative_ops_take_canonical_order(g: Graph) -> None:
     x, y = g.input("x"), g.input("y")
-    for name, op in SCALAR_OPS.items():
+    for name, op in CORE_OPS.items():
         if op.commutative:
             assert g.apply(name, y, x) == g.apply(name, x, y), name
             nid = g.apply(name, y, x)

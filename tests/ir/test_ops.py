@@ -19,7 +19,7 @@ from adcompile import codegen
 from adcompile.front.parse import grammar_path
 from adcompile.ir.graph import Expr, Graph
 from adcompile.ir.opdef import ATOM
-from adcompile.ir.ops import OPS, SCALAR_OPS, OpDef, resolve_function
+from adcompile.ir.ops import CORE_OPS, OPS, OpDef, resolve_function
 from adcompile.run import jit
 from adcompile.run.interpret import Plan
 
@@ -35,10 +35,10 @@ ZERO_BY_CONVENTION = {"stop_gradient": 1}
 INFIX = strategies.INFIX
 
 RULES = [
-    (name, k) for name, op in SCALAR_OPS.items() for k, r in enumerate(op.partials) if r is not None
+    (name, k) for name, op in CORE_OPS.items() for k, r in enumerate(op.partials) if r is not None
 ]
 ZERO_RULES = [
-    (name, k) for name, op in SCALAR_OPS.items() for k, r in enumerate(op.partials) if r is None
+    (name, k) for name, op in CORE_OPS.items() for k, r in enumerate(op.partials) if r is None
 ]
 
 
@@ -106,14 +106,14 @@ def test_zero_by_convention_ops_are_flagged_non_smooth() -> None:
 
 def test_ops_with_only_zero_partials_are_non_smooth() -> None:
     """`smooth=True` promises a nonzero derivative somewhere: it needs a partial rule."""
-    for name, op in SCALAR_OPS.items():
+    for name, op in CORE_OPS.items():
         if all(r is None for r in op.partials):
             assert not op.smooth, f"{name} has no partial rule but is flagged smooth"
 
 
 def test_boolean_ops_give_zero_or_one() -> None:
     grid = np.array([-2.0, -0.0, 0.0, 0.5, 1.0, np.inf, -np.inf, np.nan])
-    for name, op in SCALAR_OPS.items():
+    for name, op in CORE_OPS.items():
         if op.boolean:
             args = np.meshgrid(*([grid] * op.arity))
             values = np.asarray(op.impl(*args))
@@ -121,7 +121,7 @@ def test_boolean_ops_give_zero_or_one() -> None:
 
 
 def test_domains_are_inside_where_sympy_is_real() -> None:
-    for name, op in SCALAR_OPS.items():
+    for name, op in CORE_OPS.items():
         symbols = [symbol(f"a{j}") for j in range(op.arity)]
         expr = op.sympy(sympy, *symbols)
         for point in sample_points(op):
@@ -212,7 +212,7 @@ _FIELDS = re.compile(r"\{(\d)\}")
 
 def test_every_op_has_every_spelling_column() -> None:
     codegen.check_tables()
-    for name, op in SCALAR_OPS.items():
+    for name, op in CORE_OPS.items():
         every_arg = {str(k) for k in range(op.arity)}
         for column in (op.python, op.numpy):
             assert set(_FIELDS.findall(column)) == every_arg, (name, column)
@@ -231,13 +231,13 @@ def test_numpy_spellings_work_on_arrays() -> None:
     """No `math.` call, no builtin `abs`, no conditional expression or `and`/`or`/`not`:
     those take only scalars."""
     scalar_only = re.compile(r"\bmath\.|(?<![\w.])abs\(|\b(if|else|and|or|not)\b")
-    for name, op in SCALAR_OPS.items():
+    for name, op in CORE_OPS.items():
         assert not scalar_only.search(op.numpy), (name, op.numpy)
 
 
 def test_infix_column_spells_the_operators_of_the_language() -> None:
-    infix = {name for name, op in SCALAR_OPS.items() if op.infix is not None}
-    assert infix - {"mul0"} == grammar_aliases() & set(SCALAR_OPS), infix
+    infix = {name for name, op in CORE_OPS.items() if op.infix is not None}
+    assert infix - {"mul0"} == grammar_aliases() & set(CORE_OPS), infix
     assert OPS["mul0"].infix == OPS["mul"].infix  # mul0 is a product, for people
 
 
@@ -247,9 +247,9 @@ def grammar_aliases() -> set[str]:
 
 
 def test_every_language_operator_is_an_op_with_a_spelling() -> None:
-    operators = grammar_aliases() & set(SCALAR_OPS)
+    operators = grammar_aliases() & set(CORE_OPS)
     assert operators == set(INFIX), operators ^ set(INFIX)
-    for name, op in SCALAR_OPS.items():
+    for name, op in CORE_OPS.items():
         if op.function:
             assert resolve_function(name) is op, name
 
@@ -283,7 +283,7 @@ def backend_results() -> dict[str, tuple[np.ndarray, np.ndarray, list[np.ndarray
     columns: list[np.ndarray] = []
     specials = np.array(SPECIALS)
     grid = np.arange(len(SPECIALS) ** 3)
-    for j, (name, op) in enumerate(SCALAR_OPS.items()):
+    for j, (name, op) in enumerate(CORE_OPS.items()):
         args = [graph.input(f"a{j}_{k}") for k in range(op.arity)]
         inputs += args
         outputs.append(graph.apply(name, *args))
@@ -299,7 +299,7 @@ def backend_results() -> dict[str, tuple[np.ndarray, np.ndarray, list[np.ndarray
     by_numba = np.array([module.kernel(*(float(c[p]) for c in columns)) for p in range(n_points)])
     results = {}
     col = 0
-    for j, name in enumerate(SCALAR_OPS):
+    for j, name in enumerate(CORE_OPS):
         arity = OPS[name].arity
         values = np.broadcast_to(by_numpy[j], (n_points,))
         results[name] = (by_numba[:, j], values, columns[col : col + arity])
@@ -309,7 +309,7 @@ def backend_results() -> dict[str, tuple[np.ndarray, np.ndarray, list[np.ndarray
 
 def test_language_spelling_runs_on_numba_like_numpy() -> None:
     """The same through the public API: every op the language can spell, in one program."""
-    names = [n for n in SCALAR_OPS if OPS[n].function or n in INFIX]
+    names = [n for n in CORE_OPS if OPS[n].function or n in INFIX]
     inputs = [f"a{j}_{k}" for j, n in enumerate(names) for k in range(OPS[n].arity)]
     text = ", ".join(
         spell(n, [f"a{j}_{k}" for k in range(OPS[n].arity)]) for j, n in enumerate(names)
@@ -321,7 +321,7 @@ def test_language_spelling_runs_on_numba_like_numpy() -> None:
     np.testing.assert_allclose(by_numba, by_numpy, rtol=1e-14, atol=0.0)
 
 
-@pytest.mark.parametrize("name", list(SCALAR_OPS))
+@pytest.mark.parametrize("name", list(CORE_OPS))
 def test_numba_template_matches_numpy_impl(
     name: str, backend_results: dict[str, tuple[np.ndarray, np.ndarray, list[np.ndarray]]]
 ) -> None:

@@ -176,6 +176,7 @@ from adcompile.run._numba_rt import f32_at as _f32_at
 from adcompile.run._numba_rt import f64_at as _f64_at
 from adcompile.run._numba_rt import i32_at as _i32_at
 from adcompile.run._numba_rt import i64_at as _i64_at
+from adcompile.run import special as sp
 
 # Indirect calls of the C entry points below (their addresses are passed in at run time),
 # so that no function links in, and re-optimises, another one's code.

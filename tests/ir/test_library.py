@@ -1,0 +1,63 @@
+"""The function library (issue "4b") on every tier, generically: every library op (`ir.
+special.LIBRARY`) gives the same numbers on the NumPy interpreter, the compiled Numba tier,
+the VM and in the readable source, one point and batches, and inside a vector formula; its
+value is SciPy's where SciPy has it. Each family's own tests (`test_library_*.py`) check
+values and derivatives against mpmath; this file checks that nothing is lost between tiers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adcompile as adc
+from adcompile.ir.ops import OPS
+from adcompile.ir.special import CFUNCTIONS, LIBRARY, scipy_special
+
+NAMES = sorted(LIBRARY)
+
+
+def _points(name: str, rng: np.random.Generator, size: int) -> list[np.ndarray]:
+    spec = OPS[name]
+    return [
+        rng.uniform(d.lo, d.hi, size) if d.hi > d.lo else np.full(size, d.lo) for d in spec.domain
+    ]
+
+
+def _text(name: str) -> str:
+    return f"{name}({', '.join('abc'[: OPS[name].arity])})"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_tier_gives_the_same_numbers(name: str) -> None:
+    rng = np.random.default_rng(len(name))
+    args = _points(name, rng, 64)
+    text = _text(name)
+    interp = adc.compile(text, backend="numpy").value(*args)
+    compiled = adc.compile(text, backend="numba").value(*args)
+    vm = adc.compile(text, backend="vm").value(*args)
+    np.testing.assert_allclose(compiled, interp, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(vm, compiled, rtol=0, atol=0)
+    namespace: dict = {}
+    ev = adc.compile(text, backend="numpy").value
+    exec(ev.source, namespace)  # the compiler's own text
+    one = namespace["value"](*[float(a[0]) for a in args])
+    np.testing.assert_allclose(one, interp[0], rtol=1e-14)
+    if name in CFUNCTIONS:
+        cf = CFUNCTIONS[name]
+        want = getattr(scipy_special(), cf.ufunc)(*args)
+        want = want[cf.pick] if cf.pick >= 0 else want
+        np.testing.assert_allclose(interp, want, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_library_inside_vector_formulas(name: str) -> None:
+    rng = np.random.default_rng(3)
+    args = _points(name, rng, 9)
+    names = list("abc"[: OPS[name].arity])
+    # the last argument a vector, the others scalars broadcast along it
+    text = f"sum({name}({', '.join(names)}))"
+    shapes = {n: (None if k == len(names) - 1 else ()) for k, n in enumerate(names)}
+    point = [float(a[0]) for a in args[:-1]] + [args[-1]]
+    got = adc.compile(text, shapes=shapes, backend="numba").value(*point)
+    want = adc.compile(_text(name), backend="numpy").value(*point)
+    np.testing.assert_allclose(got, np.sum(want), rtol=1e-13)
