@@ -398,7 +398,8 @@ def test_every_alias_is_in_the_table_column_and_the_readme() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     language = readme.split("## The language")[1].split("\n## ")[0]
     core = {a for a, op in ALIASES.items() if op not in LIBRARY}  # the library: its own tests
-    assert {a for a, _ in ALIAS_CASES for a in [a.split("(")[0]]} == core
+    cases = {a for a, _ in ALIAS_CASES for a in [a.split("(")[0]]}
+    assert core <= cases <= set(ALIASES)
     for alias, op in ALIASES.items():
         assert alias in OPS[op].aliases
         assert re.search(rf"[` ]{alias}[` ]", language), f"README does not list {alias}"
