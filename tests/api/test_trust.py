@@ -18,7 +18,7 @@ import sympy
 import adcompile as adc
 from adcompile.api import Evaluator, Formula
 from adcompile.ir.ops import ALIASES, OPS
-from adcompile.ir.special import LIBRARY
+from adcompile.ir.special import CFUNCTIONS, LIBRARY
 from adcompile.tools import cli
 
 BACKENDS = ("numba", "vm", "numpy")
@@ -131,9 +131,12 @@ _STRING = re.compile(
 #: Attributes the generator reads: functions of math, NumPy and Numba, and array fields.
 _ATTRIBUTES = frozenset(
     [*dir(math), *dir(np), *dir(numba), "Array", "shape", "size", "reshape", "ctypes", "data",
-     "CPointer", "inttoptr", "get_value_type"]
+     "CPointer", "inttoptr", "get_value_type",
+     # the function library: `sp.<op>` (adcompile.run.special), `scipy.special.<ufunc>`
+     *LIBRARY, *(cf.ufunc for cf in CFUNCTIONS.values()), "special"]
 )  # fmt: skip
-_MODULES = {"math", "numpy", "numba", "adcompile.run._numba_rt", "numba.core", "numba.extending"}
+_MODULES = {"math", "numpy", "numba", "adcompile.run._numba_rt", "numba.core", "numba.extending",
+            "adcompile.run", "scipy.special"}  # fmt: skip
 
 
 def _allowed(name: str, user: set[str]) -> bool:
@@ -191,6 +194,8 @@ CODE_CORPUS = [
     # vectors: the fused loops' own names (`__k`, `__e3`, ...), a user input called p or n
     "r = y - (p[0] + p[1]*t); sum(r^2) + prod(t[::2]) + max(y) + norm(t) + logsumexp(y)",
     "n = len(x); k = x[1:] - x[:-1]; sum(k^2)/n + x[-1]*dot(x, x)",
+    # the function library: SciPy's kernels through `adcompile.run.special` (`sp.j0`)
+    "sp = x + 1; scipy = j0(sp) + jv(2, y) * besselj(1.5, x); scipy",
 ]
 
 
