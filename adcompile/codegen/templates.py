@@ -19,12 +19,13 @@ from typing import Final, Literal
 from adcompile.ir.graph import Graph, NodeId
 from adcompile.ir.numeric import HELPERS as SCALAR_HELPERS
 from adcompile.ir.ops import OPS
+from adcompile.ir.special import LIBRARY_HELPERS
 from adcompile.ir.spellings import MAX_INTEGER_POWER
 from adcompile.ir.vecnumeric import VECTOR_HELPERS
 
 #: Every helper a template may call: scalar ones (`numeric.HELPERS`, Numba-compiled in a
 #: Numba module) and the NumPy kernels of vector ops (`vecnumeric.VECTOR_HELPERS`).
-HELPERS: Final = {**SCALAR_HELPERS, **VECTOR_HELPERS}
+HELPERS: Final = {**SCALAR_HELPERS, **LIBRARY_HELPERS, **VECTOR_HELPERS}
 
 #: Which column a printer spells ops from: `OpDef.python` (scalar code: the readable kernels,
 #: the Numba module, the VM) or `OpDef.numpy` (code over arrays: the standalone module).

@@ -28,9 +28,10 @@ from typing import Any, Final
 
 from adcompile.errors import FormulaError
 from adcompile.front.names import check_input_name
-from adcompile.front.sympy_text import EXACT_INTEGER, Part, TextPrinter
+from adcompile.front.sympy_text import EXACT_INTEGER, Part, TextPrinter, template_arity
 from adcompile.front.sympy_vectors import VectorReads
 from adcompile.ir.ops import CONSTANTS, OPS
+from adcompile.ir.special import SYMPY_IMPORTS
 
 # Sums up to this tree size and height print their terms in SymPy's order (`Part.small`).
 _SMALL_SIZE: Final = 200
@@ -103,8 +104,8 @@ def _codegen_table() -> dict[type, str | Lowering]:
     """SymPy's code-generation functions (`sympy.codegen.cfunctions`, `numpy_nodes`,
     `scipy_nodes`: what `sympy.codegen.rewriting.optimize(expr, optims_c99)` makes of an
     expression to keep its digits): each is an op of the language, or is lowered to an
-    equally stable expression (`powm1(x, y)` -> `expm1(y*log(x))`, `cosm1(x)` ->
-    `-2*sin(x/2)^2`, which do not cancel where the plain forms do)."""
+    equally stable expression (`fma(x, y, z)` -> `x*y + z`); `exp2`, `powm1` and `cosm1` are
+    the function library's ops (SciPy's kernels)."""
     import sympy
     from sympy.codegen import cfunctions as c
     from sympy.codegen import numpy_nodes as n
@@ -115,10 +116,8 @@ def _codegen_table() -> dict[type, str | Lowering]:
         c.hypot: "hypot", c.Sqrt: "sqrt", c.Cbrt: "cbrt",
         n.logaddexp: "logaddexp", n.logaddexp2: "logaddexp2",
         n.minimum: "min", n.maximum: "max",
-        c.exp2: lambda x: sympy.Integer(2) ** x,
+        c.exp2: "exp2", s.powm1: "powm1", s.cosm1: "cosm1",  # the library's kernels (4b)
         c.fma: lambda x, y, z: sympy.Add(sympy.Mul(x, y), z),
-        s.powm1: lambda x, y: c.expm1(y * sympy.log(x)),
-        s.cosm1: lambda x: -2 * sympy.sin(x / 2) ** 2,
     }  # fmt: skip
     return {cls: op for cls, op in table.items() if not isinstance(op, str) or op in OPS}
 
@@ -126,7 +125,7 @@ def _codegen_table() -> dict[type, str | Lowering]:
 def _supported() -> str:
     names = [cls.__name__ for cls in (*_function_table(), *_codegen_table())]
     names += ["sqrt", "cbrt", "Piecewise", "relationals", "And", "Or", "Not"]
-    names += ["Indexed (x[2])", "Sum", "Product", "Maximum", "Minimum"]
+    names += ["Indexed (x[2])", "Sum", "Product", "Maximum", "Minimum", *SYMPY_IMPORTS]
     return "+, -, *, /, ^, numbers, pi, E, " + ", ".join(sorted(names, key=str.lower))
 
 
@@ -168,12 +167,11 @@ class _Reader:
             return "symbol", check_name(e.name), ()
         if e is sp.true or e is sp.false:
             return "bool", "1" if e is sp.true else "0", ()
+        if e is sp.nan or e is sp.oo:
+            return "const", "nan" if e is sp.nan else "inf", ()
+        if e is sp.S.NegativeInfinity:
+            return "mul", None, (sp.S.NegativeOne, sp.oo)
         if e.is_Number:
-            if e.is_finite is not True:
-                raise ValueError(
-                    f"cannot compile the SymPy number {e}: the formula language has no "
-                    "infinite or NaN literals"
-                )
             return "number", e, ()
         if isinstance(e, sp.NumberSymbol):
             return "const", {sp.pi: "pi", sp.E: "e"}.get(e) or repr(float(e)), ()
@@ -184,13 +182,11 @@ class _Reader:
         if e.is_Pow:
             return "pow", None, e.args
         if isinstance(e, sp.Piecewise):
-            if e.args[-1].cond is not sp.true:
-                raise ValueError(
-                    "cannot compile a Piecewise without a default branch (expr, True): "
-                    "it is undefined where no condition holds"
-                )
-            flat = [part for pair in e.args[:-1] for part in pair.args]
-            return "piecewise", None, (*flat, e.args[-1].expr)
+            # without a default branch (expr, True): nan where no condition holds, as
+            # `lambdify` computes it
+            last = e.args[-1].expr if e.args[-1].cond is sp.true else sp.nan
+            pairs = e.args[:-1] if e.args[-1].cond is sp.true else e.args
+            return "piecewise", None, (*[p for pair in pairs for p in pair.args], last)
         if isinstance(e, sp.core.relational.Relational) and e.rel_op in _RELATIONS:
             return "rel", e.rel_op, e.args
         for kind, cls in (("and", sp.And), ("or", sp.Or), ("not", sp.Not)):
@@ -204,6 +200,9 @@ class _Reader:
             arity = OPS[op].arity
             if len(e.args) == arity or (arity == 2 and OPS[op].commutative and e.args):
                 return "func", op, e.args
+        template = SYMPY_IMPORTS.get(type(e).__name__)
+        if template is not None and template_arity(template) == len(e.args):
+            return "template", template, e.args
         if e is sp.I or e is sp.zoo:
             raise ValueError(
                 f"cannot compile the SymPy number {e}: the formula language is real-valued"
@@ -284,11 +283,14 @@ def from_sympy(
     1/3 is `cbrt`: the real cube root, which differs from SymPy's principal root for a
     negative base), numbers (`p/q` for rationals, `repr(float)` for Floats), pi and E, the
     functions of the op table (`Abs` is `abs`, `ceiling` is `ceil`, n-ary `Min`/`Max` nest),
-    Piecewise (nested `where`; it needs a final `(expr, True)` branch), relationals, And, Or,
-    Not, and True/False (1/0); vectors: `x[2]` (an `Indexed` of an `IndexedBase`; `x[n - 1]`
-    is `x[-1]`), `Sum`/`Product` (and adcompile's `Maximum`/`Minimum`) over one index whose
-    subscripts are `x[i + c]` (`sum(x[1:])`), a length symbol as `len(x)`
-    (`sympy_vectors`). Anything else raises ValueError naming it.
+    Piecewise (nested `where`; without a final `(expr, True)` branch, `nan` where no
+    condition holds, as `lambdify` computes it), relationals, And, Or, Not, True/False (1/0),
+    nan, oo and -oo (`nan`, `inf`, `-inf`); SymPy functions that are not one op, by their
+    templates in `special.SYMPY_IMPORTS` (`LambertW(x)` is `lambertw(x, 0)`); vectors: `x[2]`
+    (an `Indexed` of an `IndexedBase`; `x[n - 1]` is `x[-1]`), `Sum`/`Product` (and
+    adcompile's `Maximum`/`Minimum`) over one index whose subscripts are `x[i + c]`
+    (`sum(x[1:])`), a length symbol as `len(x)` (`sympy_vectors`). Anything else raises
+    ValueError naming it.
     """
     import sympy
 

@@ -6,7 +6,7 @@ import keyword
 import re
 
 from adcompile.errors import FormulaError
-from adcompile.ir.ops import VECTOR_NAMES, resolve_function
+from adcompile.ir.ops import VECTOR_NAMES, resolve_function, shadows_library
 
 #: The identifier grammar of the language (ASCII only, as the grammar's NAME token).
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -36,7 +36,7 @@ def check_input_name(name: object, what: str = "input") -> str:
         raise FormulaError(f"{what} name {shown} is a Python keyword")
     if name in _WORDS:
         raise FormulaError(f"{what} name {shown} is a word of the formula language")
-    if resolve_function(name) is not None or name in VECTOR_NAMES:
+    if (resolve_function(name) is not None and not shadows_library(name)) or name in VECTOR_NAMES:
         raise FormulaError(f"{what} name {shown} is a function of the formula language")
     if name.startswith("__"):
         raise FormulaError(f"{what} name {shown} starts with '__' (reserved)")

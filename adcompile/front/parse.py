@@ -37,7 +37,8 @@ from adcompile.front.names import check_input_name
 from adcompile.front.vectors import ShapeSpec, VectorCalls
 from adcompile.ir.graph import Graph, Parsed, building
 from adcompile.ir.node import FoldError, NodeId
-from adcompile.ir.ops import CONSTANTS, OPS, function_names, resolve_function
+from adcompile.ir.ops import CONSTANTS, OPS, function_names, resolve_function, shadows_library
+from adcompile.ir.special import DEFAULTS
 
 GRAMMAR_FILE = "adcompile.lark"
 _lock = threading.Lock()
@@ -209,7 +210,7 @@ class _BuildIR(VectorCalls):
         self.first_read.setdefault(name, (self.count, offset))
         if name in CONSTANTS:
             nid = self.graph.const(CONSTANTS[name])
-        elif resolve_function(name) is not None:
+        elif resolve_function(name) is not None and not shadows_library(name):
             raise UndefinedNameError(
                 f"'{name}' is a function: call it as {name}(...)", *self.at(offset)
             )
@@ -245,6 +246,13 @@ class _BuildIR(VectorCalls):
             what = "is a variable, not a function" if name in self.env else "unknown function"
             hint = suggest(name, len(args)) or did_you_mean(name, function_names())
             raise UnknownFunctionError(f"{what} '{name}'{hint}", *self.at(offset))
+        missing = opdef.arity - len(args)
+        defaults = DEFAULTS.get(opdef.name, ())
+        if 0 < missing <= len(defaults):  # trailing arguments left out: their defaults
+            filled = [
+                (self.graph.const(v), offset, None) for v in defaults[len(defaults) - missing :]
+            ]
+            args = [*args, *filled]
         if len(args) != opdef.arity:
             plural = "s" if opdef.arity != 1 else ""
             raise ArityError(

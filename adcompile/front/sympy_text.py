@@ -11,6 +11,7 @@ recursion.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,9 +33,9 @@ EXACT_INTEGER: Final = 2**53
 class Part:
     """A distinct subexpression: how to print it (`kind`, `info`) and its arguments."""
 
-    kind: str  # symbol number const bool add mul pow func piecewise rel and or not, and for
-    # vectors (`sympy_vectors`): indexed slice len (leaves printed as `info`) reduce
-    info: Any  # the name, the SymPy number, the op name or the relational operator
+    kind: str  # symbol number const bool add mul pow func template piecewise rel and or not, and
+    # for vectors (`sympy_vectors`): indexed slice len (leaves printed as `info`) reduce
+    info: Any  # the name, the SymPy number, the op name, a template or the relational operator
     args: tuple[int, ...]
     obj: Any  # the (first) SymPy object it stands for
     small: bool  # whether its tree is small and shallow enough for SymPy's recursive methods
@@ -69,6 +70,43 @@ def _number_text(sp: Any, number: Any) -> tuple[str, int]:
         raise ValueError(f"the number {number} is not a finite float64")
     text = repr(value)
     return text, (UNARY if text.startswith("-") else ATOM)
+
+
+_PLACEHOLDER: Final = re.compile(r"\{(\d+)\}")
+_CALL: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\(")
+
+
+def template_arity(template: str) -> int:
+    """How many arguments a template of `special.SYMPY_IMPORTS` takes (`{0}`, `{1}`, ...)."""
+    return 1 + max((int(k) for k in _PLACEHOLDER.findall(template)), default=-1)
+
+
+def _template_level(template: str) -> int:
+    """The precedence level a template's text binds at: the loosest operator outside
+    parentheses (`gamma({0}) * gammainc({0}, {1})` is a product, `lambertw({0}, 0)` an
+    atom); a comparison or a logical word counts as the loosest level of all."""
+    depth, level, operand = 0, ATOM, False
+    for k, ch in enumerate(template):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if depth or ch in ")]":
+            operand = True
+            continue
+        if ch in "<>=!" or template.startswith(("and ", "or ", "not "), k):
+            return OR
+        if ch == "+" or (ch == "-" and operand):
+            level = min(level, SUM)
+        elif ch in "*/":
+            level = min(level, PROD)
+        elif ch == "-":
+            level = min(level, UNARY)
+        elif ch == "^":
+            level = min(level, POW)
+        if not ch.isspace():
+            operand = ch not in "+-*/^"
+    return level
 
 
 class TextPrinter:
@@ -212,6 +250,26 @@ class TextPrinter:
             texts = [f"{node.info}({', '.join(p)})" if len(p) == 2 else p[0] for p in pairs]
         return Text(f"{node.info}({', '.join(texts)})", ATOM)
 
+    def p_template(self, node: Part, args: list[Text]) -> Text:
+        """A SymPy function as the formula text of `special.SYMPY_IMPORTS` (`info`): an
+        argument in parentheses unless it binds like an atom or is a whole argument of a
+        call in the template; the text at the level of its loosest operator."""
+        template: str = node.info
+        pieces: list[str] = []
+        end = 0
+        for m in _PLACEHOLDER.finditer(template):
+            arg = args[int(m.group(1))]
+            before = template[: m.start()].rstrip()[-1:]
+            after = template[m.end() :].lstrip()[:1]
+            whole = before in ("(", ",") and after in (")", ",")
+            pieces += [
+                template[end : m.start()],
+                arg.text if whole else _wrap(arg.text, arg.prec, ATOM),
+            ]
+            end = m.end()
+        text = "".join([*pieces, template[end:]])
+        return Text(text, _template_level(template))
+
     def p_piecewise(self, node: Part, args: list[Text]) -> Text:
         text = args[-1].text
         for k in range(len(args) - 3, -1, -2):
@@ -247,6 +305,7 @@ _PRINTERS: Final[dict[str, Callable[[TextPrinter, Part, list[Text]], Text]]] = {
     "mul": TextPrinter.p_mul,
     "pow": TextPrinter.p_pow,
     "func": TextPrinter.p_func,
+    "template": TextPrinter.p_template,
     "piecewise": TextPrinter.p_piecewise,
     "rel": TextPrinter.p_rel,
     "and": TextPrinter.p_and,

@@ -21,7 +21,7 @@ Derivative rules are written so they keep their digits in the tails (tanh' is `s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Final
 
 import numpy as np
@@ -332,12 +332,22 @@ ALIASES: Final[dict[str, str]] = {a: d.name for d in OPS.values() for a in d.ali
 #: what the parser writes out from them (`mean`, `dot`, `norm`, `logsumexp`).
 VECTOR_NAMES: Final = frozenset(REDUCTIONS) | frozenset(MACROS)
 #: Named constants of the language (an assignment may shadow them).
-CONSTANTS: Final[dict[str, float]] = {"pi": math.pi, "e": math.e}
+CONSTANTS: Final[dict[str, float]] = {
+    "pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan,
+}  # fmt: skip
 
 
 def function_names() -> list[str]:
     """Names callable in the formula language, sorted."""
     return sorted({n for n, d in OPS.items() if d.function} | set(ALIASES) | set(VECTOR_NAMES))
+
+
+def shadows_library(name: str) -> bool:
+    """Whether `name` may name an input although it is a function of the language: the
+    function library's names (`beta`, `k1`, `gamma`, `Si`, ...) are common variable names in
+    formulas, and a call `beta(a, b)` is told from a variable `beta` by its parentheses."""
+    op = OPS.get(ALIASES.get(name, name))
+    return op is not None and op.name in LIBRARY and name not in VECTOR_NAMES
 
 
 def resolve_function(name: str) -> OpDef | None:
@@ -349,47 +359,7 @@ def resolve_function(name: str) -> OpDef | None:
     return op if op is not None and (op.function or name in ALIASES) else None
 
 
-@dataclass(frozen=True, slots=True)
-class Convention:
-    """A documented derivative at a kink, jump or branch, which every mode must give."""
-
-    formula: str
-    at: tuple[float, ...]  # the point, in the formula's input order
-    grad: tuple[float, ...]  # the gradient there, in input order
-    rule: str  # the convention, for the docs
-    second: float | None = None  # d2/dx2 there (single input), when it is a convention too
-
-
-#: The kink and branch conventions (README "Derivative conventions"; tests/test_kinks.py
-#: checks each in reverse mode, forward mode, Jacobians, Hessians and the SymPy bridge).
-CONVENTIONS: Final = (
-    Convention("abs(x)", (0.0,), (0.0,), "abs'(0) = 0", 0.0),
-    Convention("relu(x)", (0.0,), (0.0,), "relu'(0) = 0", 0.0),
-    Convention(
-        "max(x, 0)", (0.0,), (0.5,), "a tie of max/min splits evenly, max(x, 0)'(0) = 1/2", 0.0
-    ),
-    Convention("max(x, y)", (1.0, 1.0), (0.5, 0.5), "max(x, y) at x = y: 1/2 each"),
-    Convention("min(x, y)", (1.0, 1.0), (0.5, 0.5), "min(x, y) at x = y: 1/2 each"),
-    Convention("sign(x)", (0.0,), (0.0,), "sign' = 0, also at 0", 0.0),
-    Convention("floor(x)", (1.0,), (0.0,), "floor' = 0, also at whole numbers", 0.0),
-    Convention("ceil(x)", (1.0,), (0.0,), "ceil' = 0, also at whole numbers", 0.0),
-    Convention("sqrt(x)", (0.0,), (math.inf,), "sqrt'(0) = inf"),
-    Convention("cbrt(x)", (0.0,), (math.inf,), "cbrt'(0) = inf"),
-    Convention("hypot(x, y)", (0.0, 0.0), (0.0, 0.0), "hypot'(0, 0) = 0 in both, like abs"),
-    Convention("x^y", (-2.0, 2.0), (-4.0, 0.0), "d/dy x^y = 0 where x <= 0"),
-    Convention("x^y", (0.0, 0.0), (0.0, 0.0), "d/dx x^y = 0 where y == 0"),
-    Convention("atan2(y, x)", (0.0, 0.0), (0.0, 0.0), "atan2'(0, 0) = 0 in both, like hypot"),
-    Convention("x > 0", (0.0,), (0.0,), "comparisons and logic: derivative 0", 0.0),
-    Convention("stop_gradient(x) * x", (3.0,), (3.0,), "stop_gradient(x)' = 0: value passes", 0.0),
-    Convention(
-        "where(x > 0, log(x), 0)", (0.0,), (0.0,), "branch not taken: 0, even where inf", 0.0
-    ),
-    Convention(
-        "where(x > 0, log(x), 0)", (-1.0,), (0.0,), "branch not taken: 0, even where NaN", 0.0
-    ),
-    Convention("where(x > 0, sqrt(x), -x)", (0.0,), (-1.0,), "only the branch taken counts", 0.0),
-    Convention("where(x != 0, sin(x) / x, 1)", (0.0,), (0.0,), "sinc at 0: the taken branch", 0.0),
-)
+from adcompile.ir.conventions import CONVENTIONS, Convention  # noqa: E402  (the kink table)
 
 __all__ = [
     "ABOVE_ONE",

@@ -53,6 +53,13 @@ LIBRARY: Final[set[str]] = set()
 #: function name -> a template over its arguments `{0}, {1}, ...` (`lowergamma(a, x)` is
 #: `gamma({0}) * gammainc({0}, {1})`).
 SYMPY_IMPORTS: Final[dict[str, str]] = {}
+#: Helper functions the library's templates call, written once as source text (as
+#: `numeric.HELPERS`: name -> (the helpers they call, their source)); the printers paste the
+#: ones a module calls (`codegen.templates.HELPERS` merges them).
+LIBRARY_HELPERS: Final[dict[str, tuple[tuple[str, ...], str]]] = {}
+#: Trailing arguments a call may leave out, by op: `lambertw(x)` is `lambertw(x, 0)` (the
+#: principal branch), `heaviside(x)` is `heaviside(x, 0.5)` (SymPy's Heaviside).
+DEFAULTS: Final[dict[str, tuple[float, ...]]] = {}
 #: Their spelling columns, merged into the op table with the others (`ops.py`).
 SPECIAL_PYTHON: Final[dict[str, str]] = {}
 SPECIAL_NUMPY: Final[dict[str, str]] = {}

@@ -155,6 +155,7 @@ INFIX_COLUMN: Final[dict[str, tuple[str, int]]] = {
     "neg": ("-{0}", UNARY), "pow": ("{0}^{1}", POW),
     "lt": ("{0} < {1}", CMP), "le": ("{0} <= {1}", CMP), "gt": ("{0} > {1}", CMP),
     "ge": ("{0} >= {1}", CMP), "eq": ("{0} == {1}", CMP), "ne": ("{0} != {1}", CMP),
+    "mod": ("{0} % {1}", PROD),
     "and": ("{0} and {1}", AND), "or": ("{0} or {1}", OR), "not": ("not {0}", NOT),
 }
 # fmt: on

@@ -390,9 +390,12 @@ def test_piecewise_and_friends_round_trip() -> None:
         assert values(program, point) == pytest.approx(fn(*point), rel=1e-12)
 
 
-def test_piecewise_needs_a_default_branch() -> None:
-    with pytest.raises(ValueError, match=r"Piecewise without a default branch \(expr, True\)"):
-        from_sympy(sympy.Piecewise((X, X > 0)))
+def test_piecewise_without_a_default_branch_is_nan_outside_its_pieces() -> None:
+    """As `lambdify` evaluates it (issue "4b"): NaN where no piece's condition holds."""
+    text, names = from_sympy(sympy.Piecewise((X, X > 0)))
+    program = parse(text, names)
+    assert values(program, (2.0,)) == [2.0]
+    assert math.isnan(values(program, (-1.0,))[0])
 
 
 @pytest.mark.parametrize(
@@ -402,7 +405,7 @@ def test_piecewise_needs_a_default_branch() -> None:
         (sympy.Function("f")(X), "cannot compile the SymPy function f:"),
         (sympy.Integral(X, X), "cannot compile the SymPy function Integral:"),
         (sympy.I * X, "cannot compile the SymPy number I: the formula language is real-valued"),
-        (sympy.oo + X, "cannot compile the SymPy number oo: .* no infinite or NaN literals"),
+        (sympy.zoo + X, "cannot compile the SymPy number zoo"),
         (sympy.Symbol("sin") + 1, "symbol name 'sin' is a function of the formula language"),
         (sympy.Symbol("pi") * 2, "symbol name 'pi' is a constant of the formula language"),
         (sympy.Symbol("e"), "symbol name 'e' is a constant"),

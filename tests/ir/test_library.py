@@ -6,8 +6,13 @@ values and derivatives against mpmath; this file checks that nothing is lost bet
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import adcompile as adc
 from adcompile.ir.ops import OPS
@@ -95,3 +100,36 @@ def test_gradient_forward_reverse_and_differences_agree(name: str) -> None:
         np.testing.assert_allclose(forward, g, rtol=1e-13, atol=1e-300)
     h = f.hessian(wrt)(*args)
     np.testing.assert_allclose(h, np.swapaxes(h, -1, -2), rtol=1e-10, atol=1e-12)
+
+
+@cache
+def _evaluators(name: str) -> tuple[Any, Any, list[str]]:
+    f = adc.compile(_text(name), backend="numpy")
+    wrt = _differentiable(name)
+    return f.value_and_grad(wrt), f.jvp(wrt), wrt
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+@pytest.mark.parametrize("name", [n for n in NAMES if _differentiable(n)])
+def test_property_reverse_is_forward_and_the_value_is_scipys(name: str, data: Any) -> None:
+    """Hypothesis draws points across each library op's domain: the gradient (reverse
+    mode) equals the directional derivatives (forward mode) along each input, and the value
+    is the interpreter's own kernel (SciPy's where it has one)."""
+    vg, jvp, wrt = _evaluators(name)
+    names = list("abc"[: OPS[name].arity])
+    point = [
+        data.draw(st.floats(d.lo, d.hi) if d.hi > d.lo else st.just(d.lo), label=n)
+        for n, d in zip(names, OPS[name].domain)
+    ]
+    value, grad = vg(*point)
+    if name in CFUNCTIONS:
+        cf = CFUNCTIONS[name]
+        want = getattr(scipy_special(), cf.ufunc)(*point)
+        want = want[cf.pick] if cf.pick >= 0 else want
+        assert value == pytest.approx(float(want), rel=1e-15, nan_ok=True)
+    for w, g in zip(wrt, grad):
+        tangents = {n: (1.0 if n == w else 0.0) for n in wrt}
+        _, forward = jvp(*point, tangents=tangents)
+        assert forward == pytest.approx(g, rel=1e-13, abs=1e-300, nan_ok=True)
