@@ -39,6 +39,7 @@ import numpy as np
 
 from adcompile.ir import special
 from adcompile.ir.builders import cos, eq, exp, lt, sin, where
+from adcompile.ir.numeric import helper_functions
 from adcompile.ir.opdef import POSITIVE, REAL, Arr, Interval
 from adcompile.ir.special import (
     DEFAULTS,
@@ -163,16 +164,7 @@ def _sinhalfpisq(x, c):
 }
 
 
-def _helpers() -> dict[str, Any]:
-    """The helpers as Python functions. `LIBRARY_HELPERS` is this module's own constant text
-    (the same text the printers paste into generated modules); no user text reaches `exec`."""
-    namespace: dict[str, Any] = {"math": math}
-    for _, text in LIBRARY_HELPERS.values():
-        exec(compile(text, "<adcompile library helpers>", "exec"), namespace)
-    return namespace
-
-
-_SCALAR: Final = _helpers()
+_SCALAR: Final = helper_functions(LIBRARY_HELPERS)
 
 
 def _vectorized(name: str, *fixed: float) -> Callable[..., Arr]:

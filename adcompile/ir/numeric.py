@@ -255,13 +255,21 @@ def _polygamma(n, x):
 }
 
 
-def _scalar_helpers() -> dict[str, Any]:
-    """The helpers as Python functions. `HELPERS` is this module's own constant text (the
-    same text the printers paste into generated modules); no user text reaches `exec`."""
-    namespace: dict[str, Any] = {"math": math}
-    for _, text in HELPERS.values():
+def helper_functions(
+    helpers: dict[str, tuple[tuple[str, ...], str]], **modules: Any
+) -> dict[str, Any]:
+    """Helpers written as source text (`HELPERS`, `vecnumeric.VECTOR_HELPERS`,
+    `special.LIBRARY_HELPERS`) as Python functions, in a namespace holding `math` and the
+    given modules. The text is adcompile's own constants (the same text the printers paste
+    into generated modules): no user text reaches `exec`."""
+    namespace: dict[str, Any] = {"math": math, **modules}
+    for _, text in helpers.values():
         exec(compile(text, "<adcompile helpers>", "exec"), namespace)
     return namespace
+
+
+def _scalar_helpers() -> dict[str, Any]:
+    return helper_functions(HELPERS)
 
 
 def _libm(name: str) -> Any:

@@ -6,10 +6,11 @@ before it are batch axes. A slice bound or step is a float, NaN where it was omi
 
 from __future__ import annotations
 
-import math
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
+
+from adcompile.ir.numeric import helper_functions
 
 #: Helpers by name: (the helpers they call, their source). No strings, no docstrings: only
 #: compiler text reaches generated code.
@@ -119,15 +120,7 @@ def _vprodexceptdot(v, dv):
 }
 
 
-def _helpers() -> dict[str, Any]:
-    """The helpers as functions (this module's own constant text: no user text)."""
-    namespace: dict[str, Any] = {"math": math, "np": np}
-    for _, text in VECTOR_HELPERS.values():
-        exec(compile(text, "<adcompile vector helpers>", "exec"), namespace)
-    return namespace
-
-
-_FUNCTIONS: Final = _helpers()
+_FUNCTIONS: Final = helper_functions(VECTOR_HELPERS, np=np)
 vslice = _FUNCTIONS["_vslice"]
 vfill = _FUNCTIONS["_vfill"]
 vscatter = _FUNCTIONS["_vscatter"]
