@@ -39,8 +39,8 @@ from adcompile.ir.builders import (
     hypot_ratio,
     log,
     lt,
-    mul0,
     one_minus_sq,
+    pow_slope,
     sech2,
     sigmoid,
     sigmoid2,
@@ -115,7 +115,7 @@ defop("neg",  1, np.negative, (lambda x, o: -1.0,),
 # d/dx = y * x^(y-1) is taken as 0 where y == 0 (x^0 = 1 for every x, but 0 * 0^-1 is NaN):
 # mul0, so a constant exponent folds the guard away (x^2 -> 2*x) and the rule stays smooth
 # in y (d/dy of it at y = 0 is x^-1, which a `where` on y == 0 would lose in a Hessian).
-defop("pow",  2, np.power,    (lambda x, y, o: mul0(y, x ** (y - 1.0)),
+defop("pow",  2, np.power,    (lambda x, y, o: pow_slope(x, y, o),
                                lambda x, y, o: where(gt(x, 0.0), o * log(x), 0.0)),
       lambda sp, x, y: x ** y, (POSITIVE, REAL))
 # ---- comparisons and logic: values 0.0 / 1.0, derivative 0 --------------------------------------
