@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_vectors.py [--n 10,1e3,1e5] [--lsq-n 1e6] [--repeat 7]
                                           [--min-time 0.02] [--families rosenbrock,...]
-                                          [--no-jax] [--json out.json]
+                                          [--no-jax] [--math simd|libm] [--json out.json]
        python benchmarks/bench_vectors.py --quick   # smoke run: n = 10, 1000, repeat 3
 
 Families (DESIGN.md section 2b; one vector x of length n, or data vectors t, y of length n):
@@ -238,9 +238,9 @@ class Member:
         tv, tg = per_call(value_fn, repeat, min_s), per_call(vg_fn, repeat, min_s)
         return {"value_s": tv, "value_and_grad_s": tg, "ratio": tg / tv}
 
-    def adcompile(self, backend, repeat, min_s):
+    def adcompile(self, backend, repeat, min_s, math="simd"):
         """Time adcompile on one backend ("numpy": the interpreter; "auto" after wait())."""
-        f = adc.compile(self.text, inputs=list(self.inputs), backend=backend)
+        f = adc.compile(self.text, inputs=list(self.inputs), backend=backend, math=math)
         value, vg = f.value, f.value_and_grad(self.wrt)
         self.check(f"adc {backend}", adc_pair(vg, self.args))
         self.check(f"adc {backend} value", (f(*self.args), self.ref[1]))
@@ -399,6 +399,7 @@ def parse_args(argv):
     ap.add_argument("--min-time", type=float, default=0.02, help="seconds per sample")
     ap.add_argument("--compile-n", type=sizes, default=[10, 10_000])
     ap.add_argument("--no-jax", action="store_true", help="leave JAX out")
+    ap.add_argument("--math", choices=("simd", "libm"), default="simd", help="compile(math=)")
     ap.add_argument("--json", metavar="PATH")
     ap.add_argument("--quick", action="store_true", help="smoke run: n = 10, 1000, repeat 3")
     args = ap.parse_args(argv)
@@ -414,14 +415,15 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     print(f"n={args.n} (lsq also {args.lsq_n})  repeat={args.repeat}  ", end="")
-    print(f"min sample {args.min_time} s  numba threads={numba.get_num_threads()}")
+    print(f"min sample {args.min_time} s  numba threads={numba.get_num_threads()}  ", end="")
+    print(f"math={args.math}")
     rng = np.random.default_rng(0)
     members = []
     for name in args.families:
         for n in args.n + (args.lsq_n if name in LSQ_FAMILIES else []):
             m = Member(name, n, rng)
             for backend in ("numpy", "auto"):
-                m.adcompile(backend, args.repeat, args.min_time)
+                m.adcompile(backend, args.repeat, args.min_time, args.math)
             m.peers(args.repeat, args.min_time, not args.no_jax)
             members.append(m.res)
             print(f"  {name} n={n:,}: tiers {sorted(m.res['tiers'])}", flush=True)

@@ -35,6 +35,7 @@ from adcompile.api.tiering import BACKENDS, Tiers
 from adcompile.api.vectorcall import VectorCall, shaped_like
 from adcompile.codegen import dot as viz
 from adcompile.codegen.latex import latex_system
+from adcompile.codegen.numba import Math
 from adcompile.codegen.sympy import to_sympy
 from adcompile.codegen.vector import vector_standalone
 from adcompile.ir.graph import Parsed, pformat
@@ -104,8 +105,9 @@ class Evaluator:
         reduce: Reduce = None,
         *,
         formula: Formula | None = None,
+        math: Math = "simd",
     ) -> None:
-        self._formula = formula  # what `__reduce__` rebuilds from (by text and options)
+        self._formula, self._math = formula, math  # `__reduce__` rebuilds from these
         self.inputs = program.inputs
         self._arity = len(program.inputs)
         self.kind = kind
@@ -147,7 +149,7 @@ class Evaluator:
             kw = self._seed_kw or SEED_KEYWORDS.get(self._matrix or "")
             names = self.inputs + tuple(f"{kw}[{s}]" for s in derived.seeds)
             like = shaped_like(program, self._matrix or kind, wrt, derived)
-            self._vector = VectorCall(derived, names, reduce, backend, self._header, like)
+            self._vector = VectorCall(derived, names, reduce, backend, self._header, like, math)
 
     # -- what it is ----------------------------------------------------------------------
     @property
@@ -197,7 +199,12 @@ class Evaluator:
         return self._numba_module(self._tiers.scalars)
 
     def _numba_module(self, scalars: frozenset[int]) -> str:
-        return codegen.numba_source(self._kernel, self._fname, self._header, scalars)
+        kernel = self._kernel_for("numba")  # `math.pow`: vectorized with math="simd"
+        return codegen.numba_source(kernel, self._fname, self._header, scalars, self._math)
+
+    def _kernel_for(self, target: codegen.Target) -> codegen.Kernel:
+        d = self._derived
+        return codegen.build_kernel(d.graph, d.params, d.outputs, d.grad_of, target)
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -213,10 +220,7 @@ class Evaluator:
             return vector_standalone(self._vector.module, self._graph, self._input_ids)
         if numba:
             return codegen.module_source(self._kernel, self._fname, self._header, self.numba_source)
-        kernel = codegen.build_kernel(
-            self._graph, self._input_ids, self._outputs, self._derived.grad_of, "numpy"
-        )
-        return codegen.module_source(kernel, self._fname, self._header)
+        return codegen.module_source(self._kernel_for("numpy"), self._fname, self._header)
 
     @property
     def ir(self) -> str:

@@ -16,6 +16,8 @@ from adcompile.ad.products import SINGLE_OUTPUT, Kind
 from adcompile.api.evaluator import Backend, Evaluator, Reduce
 from adcompile.api.results import bind
 from adcompile.codegen import dot as viz
+from adcompile.codegen.numba import MATH_IMPORTS as MATH_NAMES
+from adcompile.codegen.numba import Math
 from adcompile.errors import did_you_mean
 from adcompile.front import from_sympy as symbolic
 from adcompile.front.names import check_input_name
@@ -41,8 +43,10 @@ class Formula:
         backend: Backend,
         stable: bool = True,
         shapes: tuple[tuple[str, Any], ...] = (),
+        math: Math = "simd",
     ) -> None:
         self._program = program
+        self.math: Math = math
         self._shapes = shapes
         self._declared = tuple(inputs) if inputs is not None else None
         self._backend: Backend = backend
@@ -58,7 +62,7 @@ class Formula:
         return f"Formula({self.text!r}, inputs={self.inputs!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        args = (self.text, self._declared, self._backend, self.stable, self._shapes)
+        args = (self.text, self._declared, self._backend, self.stable, self._shapes, self.math)
         return (_rebuilt_formula, args)
 
     @staticmethod
@@ -250,7 +254,14 @@ class Formula:
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = Evaluator(
-                    self._program, kind, names, bare, self._backend, reduce, formula=self
+                    self._program,
+                    kind,
+                    names,
+                    bare,
+                    self._backend,
+                    reduce,
+                    formula=self,
+                    math=self.math,
                 )
             return self._cache[key]
 
@@ -275,6 +286,7 @@ def compile(
     backend: Backend = "auto",
     stable: bool = True,
     shapes: dict[str, Any] | None = None,
+    math: Math = "simd",
 ) -> Formula:
     """Compile a formula or program in the adcompile language.
 
@@ -301,6 +313,12 @@ def compile(
             default an input is a vector when the formula indexes, slices or reduces it,
             also through elementwise operations (`sum((y - a*t)^2)` makes y, a and t
             vectors; `shapes={"a": ()}` keeps a a scalar parameter).
+        math: the elementary functions of the compiled Numba tier (DESIGN.md section 3d):
+            "simd" (the default) computes `exp log sin cos pow tanh erf ...` several
+            points at a time with glibc's vectorized libmvec where this machine has it
+            (within the few ulp docs/simd.md states and the tests check; the C library's
+            functions where it does not); "libm" calls the C library's functions, bit for
+            bit the results of Python's `math`.
 
     Returns:
         A `Formula`.
@@ -333,9 +351,11 @@ def compile(
         raise TypeError(
             f"shapes must be a dict of input name -> shape, not {type(shapes).__name__}"
         )
+    if math not in MATH_NAMES:
+        raise ValueError(f"math must be 'simd' or 'libm', not {math!r}")
     declared = tuple((shapes or {}).items())
     parsed = parse(formula, inputs, stable, dict(declared))
-    return Formula(parsed, inputs, backend, stable, declared)
+    return Formula(parsed, inputs, backend, stable, declared, math)
 
 
 @functools.lru_cache(maxsize=32)
@@ -345,7 +365,8 @@ def _rebuilt_formula(
     backend: Backend,
     stable: bool,
     shapes: tuple[tuple[str, Any], ...] = (),
+    math: Math = "simd",
 ) -> Formula:
     """One formula per set of `compile` arguments per process, so that unpickling many
     evaluators of it (one per task of a process pool) parses and derives it once."""
-    return compile(text, inputs, backend, stable, dict(shapes) or None)
+    return compile(text, inputs, backend, stable, dict(shapes) or None, math)

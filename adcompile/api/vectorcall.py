@@ -19,6 +19,7 @@ import numpy as np
 
 from adcompile.ad.products import Derived
 from adcompile.api.results import as_array, check_out, unpack_out
+from adcompile.codegen.numba import Math
 from adcompile.codegen.vector import VectorModule, vector_module
 from adcompile.ir.graph import Parsed
 from adcompile.ir.ops import OPS
@@ -40,10 +41,12 @@ class VectorCall:
         backend: str,
         header: Sequence[str],
         like: Sequence[int | None] = (),
+        math: Math = "simd",
     ) -> None:
         graph = derived.graph
         self.derived = derived
         self.header = tuple(header)
+        self.math: Math = math
         self.n_inputs = len(derived.params) - len(derived.seeds)
         self.names = tuple(names)
         self.reduce = reduce
@@ -190,7 +193,7 @@ class VectorCall:
         """The compiled tier's module (printed on first use)."""
         if self._module is None:
             d = self.derived
-            self._module = vector_module(d.graph, d.params, d.outputs, self.header)
+            self._module = vector_module(d.graph, d.params, d.outputs, self.header, self.math)
         return self._module
 
     @property

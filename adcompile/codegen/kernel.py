@@ -159,7 +159,8 @@ def _build_kernel(
         if over and op in SUBSCRIPTED:
             rhs = subscripted(spelling, op, [ref(a) for a in args])
         elif power:
-            rhs = spelling.format(*_operands(graph, namer, op, args))
+            refs, whole = _operands(graph, namer, op, args)
+            rhs = (template(op, target, whole) if whole else spelling).format(*refs)
         elif len(args) == 1:
             rhs = spelling.format(ref(args[0]))
         else:
@@ -220,12 +221,15 @@ def _unemitted(graph: Graph, namer: Namer, nid: NodeId) -> str:
     return (rhs if label.startswith("%") else f"{label} = {rhs}") + "  (not computed here)"
 
 
-def _operands(graph: Graph, namer: Namer, op: str, args: Sequence[NodeId]) -> list[str]:
+def _operands(
+    graph: Graph, namer: Namer, op: str, args: Sequence[NodeId]
+) -> tuple[list[str], bool]:
+    """The arguments' names, a whole exponent as an integer literal; and whether it was."""
     refs = [namer.ref(a) for a in args]
     whole = whole_exponent(graph, op, args)
     if whole is not None:
         refs[whole[0]] = str(whole[1])
-    return refs
+    return refs, whole is not None
 
 
 def function_lines(kernel: Kernel, fname: str, decorators: list[str]) -> list[str]:

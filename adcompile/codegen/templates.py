@@ -28,14 +28,19 @@ from adcompile.ir.vecnumeric import VECTOR_HELPERS
 HELPERS: Final = {**SCALAR_HELPERS, **LIBRARY_HELPERS, **VECTOR_HELPERS}
 
 #: Which column a printer spells ops from: `OpDef.python` (scalar code: the readable kernels,
-#: the Numba module, the VM) or `OpDef.numpy` (code over arrays: the standalone module).
-Target = Literal["python", "numpy"]
+#: the VM), `OpDef.numba` (a Numba module: `python` where it has no entry) or `OpDef.numpy`
+#: (code over arrays: the standalone module).
+Target = Literal["python", "numba", "numpy"]
 
 
-def template(op: str, target: Target = "python") -> str:
-    """The op's template over `{0}, {1}, ...` in the target's column of the op table."""
+def template(op: str, target: Target = "python", whole: bool = False) -> str:
+    """The op's template over `{0}, {1}, ...` in the target's column of the op table
+    (`whole`: its integer-power argument is printed as a whole number, which every scalar
+    target spells as the Python column does: `x ** 3` is multiplications in Numba)."""
     spec = OPS[op]
-    return spec.numpy if target == "numpy" else spec.python
+    if target == "numpy":
+        return spec.numpy
+    return spec.numba or spec.python if target == "numba" and not whole else spec.python
 
 
 def whole_exponent(graph: Graph, op: str, args: Sequence[NodeId]) -> tuple[int, int] | None:
@@ -120,6 +125,6 @@ def safe_name(name: str) -> str:
 
 def check_tables() -> None:
     """Assert every op of the table has a template in each column (printer totality)."""
-    for target in ("python", "numpy"):
+    for target in ("python", "numba", "numpy"):
         missing = [op for op in OPS if not template(op, target)]
         assert not missing, f"ops without a {target} template: {missing}"

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from adcompile.codegen.kernel import Namer
+from adcompile.codegen.numba import MATH_IMPORTS, Math, effective_math, plain_math
 from adcompile.codegen.templates import (
     NJIT_HELPER,
     helper_lines,
@@ -77,10 +78,12 @@ def vector_module(
     params: Sequence[NodeId],
     outputs: Sequence[NodeId | None],
     header: Sequence[str] = (),
+    math: Math = "simd",
 ) -> VectorModule:
-    """Print the module (see the module docstring)."""
+    """Print the module (see the module docstring); its elementary functions come from
+    `math` as in `codegen.numba.numba_source`."""
     with building():
-        return _Printer(graph, params, outputs).module(header)
+        return _Printer(graph, params, outputs).module(header, math)
 
 
 class _Printer(Loops):
@@ -121,7 +124,7 @@ class _Printer(Loops):
             self.kind[nid] = "stored"
 
     # -- what kind of node --------------------------------------------------------------
-    def module(self, header: Sequence[str]) -> VectorModule:
+    def module(self, header: Sequence[str], math: Math = "simd") -> VectorModule:
         units = self._units()
         body = self._place(units)
         vp = tuple(self._vector(p) for p in self.params)
@@ -134,7 +137,13 @@ class _Printer(Loops):
         types += ["float64[:, ::1]" if v else "float64[::1]" for v in (*vp, *vo)]
         args = ["__P", "__steps", "__lens", "__scratch", *(f"in{k}" for k in range(len(vp)))]
         args += [f"__out{k}" for k in range(len(self.outputs))]
-        lines = [*header, "import math", "", "import numba", "import numpy as np"]
+        lines = [
+            *header,
+            MATH_IMPORTS[effective_math(math)],
+            "",
+            "import numba",
+            "import numpy as np",
+        ]
         lines += [*special_imports(body), "", ""]
         lines += helper_lines(body, NJIT_HELPER)
         lines += [*VECTOR_HELPERS.strip("\n").splitlines(), "", ""]
@@ -212,7 +221,8 @@ class _Printer(Loops):
             whole = whole_exponent(self.graph, op, args)
             if whole is not None:
                 refs[whole[0]] = str(whole[1])
-            return _Unit(None, body=[f"{name} = {template(op).format(*refs)}"], reads=reads)
+            text = template(op, "numba", whole is not None).format(*refs)
+            return _Unit(None, body=[f"{name} = {text}"], reads=reads)
         ints: dict[str, str] = {}
         for k, a in enumerate(args):
             value = self.graph.const_value(a)
@@ -347,7 +357,7 @@ def vector_standalone(module: VectorModule, graph: Graph, params: Sequence[NodeI
         "        drive(size, np.ones(len(ins), dtype=np.int64), lens, scratch, *ins, *outs)",
         "    return tuple(o.reshape(batch + o.shape[1:]) for o in outs)",
     ]
-    return module.source + "\n".join(lines) + "\n"
+    return plain_math(module.source) + "\n".join(lines) + "\n"
 
 
 __all__ = ["VectorModule", "vector_module", "vector_standalone"]

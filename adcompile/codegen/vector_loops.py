@@ -181,7 +181,7 @@ class Loops:
                 whole = whole_exponent(self.graph, op, args)
                 if whole is not None:
                     refs[whole[0]] = str(whole[1])
-                line = f"{local} = {template(op).format(*refs)}"
+                line = f"{local} = {template(op, 'numba', whole is not None).format(*refs)}"
             if var == "__k":
                 unit.defined.add(line)
             lines.append(f"{ind}{line}")

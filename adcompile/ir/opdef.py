@@ -56,6 +56,7 @@ class OpDef:
     aliases: tuple[str, ...] = ()  # other spellings in the language
     python: str = ""  # scalar Python (and Numba) expression over `{0}, {1}, ...`
     numpy: str = ""  # the same over arrays: NumPy functions, `np.where` for a branch
+    numba: str = ""  # the scalar expression in a Numba module, where not `python`
     infix: str | None = None  # operator spelling in formula text; None: `name(args)`
     precedence: int = ATOM  # binding strength of `infix` in formula text
     integer_power: int | None = None  # the argument printed as a whole exponent, 0..64

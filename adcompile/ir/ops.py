@@ -87,6 +87,7 @@ from adcompile.ir.spellings import (
     ALIAS_COLUMN,
     INFIX_COLUMN,
     INTEGER_POWER_COLUMN,
+    NUMBA_COLUMN,
     NUMPY_COLUMN,
     PYTHON_COLUMN,
     VECTOR_PYTHON,
@@ -316,6 +317,7 @@ for _op, _def in list(OPS.items()):
             or SPECIAL_NUMPY.get(_op)
             or VECTOR_PYTHON[_op]
         ),
+        numba=NUMBA_COLUMN.get(_op, ""),
         infix=_infix,
         precedence=_level,
         integer_power=INTEGER_POWER_COLUMN.get(_op),

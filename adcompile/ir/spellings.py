@@ -9,6 +9,10 @@ Data only; `adcompile.ir.ops` merges each column into `OPS` (`OpDef.python`, `.n
 - `NUMPY_COLUMN`: the same over arrays and numbers alike (the standalone NumPy module):
   NumPy's functions, `np.where` for a branch, `_erf`/`_erfc` (vectorised `math.erf`); an op
   missing here is spelled as in `PYTHON_COLUMN`, which must then be NumPy code already;
+- `NUMBA_COLUMN`: where a Numba module spells an op otherwise than `PYTHON_COLUMN`: a power
+  with an exponent that is not a whole constant is `math.pow`, `exp2` and `cbrt` are
+  `math.exp2`/`math.cbrt`, so that the module's `math` (`adcompile.run.simd` or
+  `adcompile.run.libm`) decides whether they are vectorized;
 - `INFIX_COLUMN`: the operators of the formula language and their precedence levels (the
   grammar's, loosest first); the other ops are written `name(args)` and bind like a leaf;
 - `INTEGER_POWER_COLUMN`: the argument that is a power's exponent (see `MAX_INTEGER_POWER`);
@@ -20,6 +24,11 @@ from __future__ import annotations
 from typing import Final
 
 from adcompile.ir.opdef import AND, CMP, NOT, OR, POW, PROD, SUM, UNARY
+
+#: The Numba module's spellings where they differ from `PYTHON_COLUMN` (see above).
+NUMBA_COLUMN: Final[dict[str, str]] = {
+    "pow": "math.pow({0}, {1})", "exp2": "math.exp2({0})", "cbrt": "math.cbrt({0})",
+}  # fmt: skip
 
 #: Veltkamp's split of x: its high 26 bits (x - high is exact, and so is high * high).
 _AH: Final = "(134217729.0 * {0} - (134217729.0 * {0} - {0}))"

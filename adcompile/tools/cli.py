@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
     p.add_argument(
+        "--math",
+        choices=("simd", "libm"),
+        default="simd",
+        help="the compiled tier's elementary functions: vectorized (libmvec) or the C library's",
+    )
+    p.add_argument(
         "--trace", action="store_true", help="print every node's value and adjoint (with --at)"
     )
     p.add_argument(
@@ -246,7 +252,11 @@ def _run(argv: Sequence[str] | None) -> int:
             raise _UsageError("--numba needs -o MODULE.py (it chooses the module -o writes)")
         text = _formula_text(args.formula)
         f = compile_formula(
-            text, inputs=_names(args.inputs), backend=args.backend, stable=not args.no_stable
+            text,
+            inputs=_names(args.inputs),
+            backend=args.backend,
+            stable=not args.no_stable,
+            math=args.math,
         )
         wrt = _names(args.wrt)
         single = len(f.outputs) == 1

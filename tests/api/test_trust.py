@@ -102,7 +102,7 @@ _VOCABULARY = frozenset(
      "isinstance", "hasattr", "len", "k", "overload", "types", "drive", "p", "p_at", "i0",
      "i1", "j0", "j1", "slot", "sums", "f64_at", "i64_at", "intrinsic", "_pointer", "typer",
      "typingctx", "addr", "codegen", "context", "builder", "signature", "args", "ptr",
-     "dtype", "enumerate", *KINDS,
+     "dtype", "enumerate", *KINDS, "store", "jb", "block", "BLOCK", "ir", "cgutils",
      "_gamma", "_lgamma", "_digamma", "_polygamma", "int", "x", "b", "c", "f", "q", "s", "t",
      "u", "v", "w", "y", "sign"}
     # vector modules: the whole-vector helpers and their locals, the standalone wrapper
@@ -114,7 +114,7 @@ _VOCABULARY = frozenset(
 )  # fmt: skip
 #: Generated names: temporaries, adjoints and tangents, and the vector loops' `__` names
 #: (no user name may start with `__`).
-_GENERATED = re.compile(r"^(t\d+|in\d+[ij]?|out\d+[ij]?|acc\d+|[bd]_\w+|__\w+|n\d+)$")
+_GENERATED = re.compile(r"^(t\d+|in\d+[ijav]?|out\d+[ija]?|acc\d+|[aros]\d+|[bd]_\w+|__\w+|n\d+)$")
 #: The string literals the generator writes: Numba signatures, options and docstrings.
 _STRINGS = frozenset(
     {"float64", "numpy", "reassoc", "ignore", "__getitem__",
@@ -131,12 +131,13 @@ _STRING = re.compile(
 #: Attributes the generator reads: functions of math, NumPy and Numba, and array fields.
 _ATTRIBUTES = frozenset(
     [*dir(math), *dir(np), *dir(numba), "Array", "shape", "size", "reshape", "ctypes", "data",
-     "CPointer", "inttoptr", "get_value_type",
+     "CPointer", "inttoptr", "get_value_type", "alloca_once", "ArrayType", "DoubleType",
+     "bitcast",
      # the function library: `sp.<op>` (adcompile.run.special), `scipy.special.<ufunc>`
      *LIBRARY, *(cf.ufunc for cf in CFUNCTIONS.values()), "special"]
 )  # fmt: skip
 _MODULES = {"math", "numpy", "numba", "adcompile.run._numba_rt", "numba.core", "numba.extending",
-            "adcompile.run", "scipy.special"}  # fmt: skip
+            "adcompile.run", "scipy.special", "llvmlite"}  # fmt: skip
 
 
 def _allowed(name: str, user: set[str]) -> bool:
@@ -151,7 +152,7 @@ def check_generated(source: str, user: set[str]) -> None:
     tree = ast.parse(source)
     for stmt in tree.body:
         helper = isinstance(stmt, ast.Assign) and all(
-            isinstance(t, ast.Name) and t.id in ("_erf", "_erfc", "f64_at", "i64_at")
+            isinstance(t, ast.Name) and t.id in ("_erf", "_erfc", "f64_at", "i64_at", "BLOCK")
             for t in stmt.targets
         )
         assert helper or isinstance(

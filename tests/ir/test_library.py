@@ -41,7 +41,9 @@ def test_every_tier_gives_the_same_numbers(name: str) -> None:
     compiled = adc.compile(text, backend="numba").value(*args)
     vm = adc.compile(text, backend="vm").value(*args)
     np.testing.assert_allclose(compiled, interp, rtol=1e-14, atol=1e-300)
-    np.testing.assert_allclose(vm, compiled, rtol=0, atol=0)
+    if OPS[name].numba or "math." in OPS[name].python:  # vectorized by math="simd"
+        compiled = adc.compile(text, backend="numba", math="libm").value(*args)
+    np.testing.assert_allclose(vm, compiled, rtol=0, atol=0)  # the C library's, as the VM
     namespace: dict = {}
     ev = adc.compile(text, backend="numpy").value
     exec(ev.source, namespace)  # the compiler's own text

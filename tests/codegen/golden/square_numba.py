@@ -3,12 +3,12 @@
 #     x^2
 #
 # Do not edit: regenerate it from the formula instead.
-import math
+from adcompile.run import simd as math  # libmvec's vector forms where found
 
 import numba
 import numpy as np
 
-from adcompile.run._numba_rt import f64_at, i64_at
+from adcompile.run._numba_rt import block, f64_at, i64_at
 
 
 @numba.njit("(float64,)", cache=True, error_model="numpy")
@@ -24,29 +24,58 @@ def value_and_grad(x):
 @numba.njit("void(int64, int64, int64, int64, int64, int64)", nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
 def drive(p_at, i0, i1, j0, j1, slot):
     p = i64_at(p_at)
-    in0 = f64_at(p[2])
+    in0a = p[2]
+    in0 = f64_at(in0a)
     in0i = p[3]
     in0j = p[4]
-    out0 = f64_at(p[5])
+    a0 = block()
+    out0a = p[5]
+    out0 = f64_at(out0a)
     out0i = p[6]
     out0j = p[7]
-    out1 = f64_at(p[8])
+    r0 = block()
+    acc0 = 0.0
+    out1a = p[8]
+    out1 = f64_at(out1a)
     out1i = p[9]
     out1j = p[10]
-    if p[0] == 0:
-        for i in range(i0, i1):
-            for j in range(j0, j1):
-                r = value_and_grad(in0[i * in0i + j * in0j])
-                out0[i * out0i + j * out0j] = r[0]
-                out1[i * out1i + j * out1j] = r[1]
-    else:
-        acc0 = 0.0
-        acc1 = 0.0
-        for i in range(i0, i1):
-            for j in range(j0, j1):
-                r = value_and_grad(in0[i * in0i + j * in0j])
-                acc0 += r[0]
-                acc1 += r[1]
+    r1 = block()
+    acc1 = 0.0
+    store = p[0] == 0
+    for i in range(i0, i1):
+        for jb in range(j0, j1, 128):
+            m = min(128, j1 - jb)
+            w = (m + 15) & -16  # whole lanes
+            if m == w and in0j == 1:  # read contiguous inputs in place
+                s0 = f64_at(in0a + 8 * (i * in0i + jb))
+            else:  # a copy (padded with 1.0 past the end)
+                for q in range(m):
+                    a0[q] = in0[i * in0i + (jb + q) * in0j]
+                for q in range(m, w):
+                    a0[q] = 1.0
+                s0 = a0
+            if store and m == w and out0j == 1 and out1j == 1:  # write in place
+                o0 = f64_at(out0a + 8 * (i * out0i + jb))
+                o1 = f64_at(out1a + 8 * (i * out1i + jb))
+                for q in range(w):
+                    r = value_and_grad(s0[q])
+                    o0[q] = r[0]
+                    o1[q] = r[1]
+                continue
+            for q in range(w):
+                r = value_and_grad(s0[q])
+                r0[q] = r[0]
+                r1[q] = r[1]
+            if store:
+                for q in range(m):
+                    out0[i * out0i + (jb + q) * out0j] = r0[q]
+                for q in range(m):
+                    out1[i * out1i + (jb + q) * out1j] = r1[q]
+            else:
+                for q in range(m):
+                    acc0 += r0[q]
+                    acc1 += r1[q]
+    if not store:
         sums = f64_at(p[1] + 8 * 2 * slot)
         sums[0] = acc0
         sums[1] = acc1
