@@ -96,6 +96,13 @@ def test_every_benchmark_has_a_smoke_test(script: str) -> None:
     assert f'"{script}"' in Path(__file__).read_text()
 
 
+def test_bench_dask_quick(tmp_path: Path) -> None:
+    data = run_quick("bench_dask.py", tmp_path)  # checks the sums against NumPy's itself
+    times = data["times_s"]
+    assert set(times) == {"in memory, 2 threads", "dask, 1 worker", "dask, 2 workers"}
+    assert all(t > 0 for t in times.values()) and data["overhead_per_chunk_s"] is not None
+
+
 def test_bench_frontend_quick(tmp_path: Path) -> None:
     data = run_quick("bench_frontend.py", tmp_path)
     assert [r["n"] for r in data["runs"]] == [500, 1000]

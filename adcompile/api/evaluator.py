@@ -21,6 +21,7 @@ import numpy as np
 
 from adcompile import codegen
 from adcompile.ad.products import Kind, Matrix, derive
+from adcompile.api.daskcall import MODULES, dask_call, has_dask
 from adcompile.api.results import (
     as_array,
     bind,
@@ -295,6 +296,8 @@ class Evaluator:
 
     # -- running -------------------------------------------------------------------------
     def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
+        if "dask.array" in MODULES and has_dask(args, kwargs):  # lazy, one task a block
+            return dask_call(self, args, out, kwargs)
         if self._vector is not None:
             seeds = self._seed_values(kwargs)
             values = bind(self.inputs, args, kwargs) + seeds
