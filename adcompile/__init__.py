@@ -20,6 +20,7 @@ from adcompile.errors import (
 )
 from adcompile.ir.ops import CONVENTIONS
 from adcompile.tools.check import GradCheck, check_grad
+from adcompile.tools.explain import Page, explain
 from adcompile.tools.trace import Trace, trace
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "FormulaError",
     "Grad",
     "GradCheck",
+    "Page",
     "ParseError",
     "Trace",
     "UndefinedNameError",
@@ -40,5 +42,6 @@ __all__ = [
     "__version__",
     "check_grad",
     "compile",
+    "explain",
     "trace",
 ]

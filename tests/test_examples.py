@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,12 @@ EXPECTED = {
         "step 3: loss",
         "peak memory per worker",
         "the loss fell at every step",
+    ],
+    "explain_pages.py": [
+        "03_polynomial.html: 11 nodes; d/dx = 93",
+        "06_sigmoid_neuron.html: 13 nodes; d/dw0 = -0.196612, d/dx0 = 0.393224",
+        "11_detach.html: 4 nodes; d/dx = 9",
+        "wrote 9 pages to",
     ],
     "01_square.py": ["y     = 9.0", "dy/dx = 6.0"],
     "02_sin_square.py": [
@@ -94,7 +101,10 @@ EXPECTED = {
 
 
 #: Arguments of the examples whose full run takes long (the README gives the full command).
-ARGUMENTS = {"dask_bce.py": ["--points", "2e7", "--chunk", "5e6", "--steps", "4"]}
+ARGUMENTS = {
+    "dask_bce.py": ["--points", "2e7", "--chunk", "5e6", "--steps", "4"],
+    "explain_pages.py": [str(Path(tempfile.gettempdir()) / "adcompile-explain-pages")],
+}
 
 
 def test_every_example_has_expectations() -> None:

@@ -30,9 +30,10 @@ from adcompile.ir.node import SEED_MARK
 from adcompile.ir.shapes import shapes
 from adcompile.schedule import schedule
 
-#: Graph-wide settings and the defaults every node and edge starts from.
+#: Graph-wide settings and the defaults every node and edge starts from: drawn at most
+#: 10 x 7.5 inches (720 x 540 pt: a slide; Graphviz scales a bigger drawing down).
 HEADER: Final = (
-    "graph [rankdir=LR, fontname=Helvetica, fontsize=11];",
+    'graph [rankdir=LR, size="10,7.5", fontname=Helvetica, fontsize=11];',
     "node [shape=box, style=filled, fillcolor=white, fontname=Helvetica, fontsize=11];",
     'edge [color="#555555", arrowsize=0.7];',
 )
@@ -276,8 +277,11 @@ def _label(
         lines.append(f"= {_value_text(value)}")
     if bar is not None and node.op != "const":
         lines.append(f"b_{name.rstrip('_')} = {_value_text(bar)}")
-    if outputs and outputs != [name]:
-        lines.append("output " + ", ".join(outputs))
+    if outputs and outputs != [name]:  # an input that is an output: said so, not a label
+        what = ", ".join(outputs)  # of an edge into it
+        lines.append(
+            f"output {what}" if node.args or node.op == "const" else f"(is the output {what})"
+        )
     return lines
 
 

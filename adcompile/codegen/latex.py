@@ -38,9 +38,13 @@ def latex(
 def latex_system(replacements: Sequence[Any], exprs: Sequence[Any], labels: Sequence[str]) -> str:
     """A SymPy system `(replacements, exprs)` (as `sympy.cse` gives it) in LaTeX: one line per
     replacement and one per expression under its label, as an `aligned` block."""
-    printer = _printer()
+    symbols = {str(s) for s, _ in replacements}
+    for e in (*(r for _, r in replacements), *exprs):
+        symbols |= {str(s) for s in getattr(e, "free_symbols", ())}
+    printer = _printer("e" in symbols)  # a variable e: exp(e) as \exp(e), not e^{e}
     lines = [(printer(s), printer(e)) for s, e in replacements]
-    lines += [_output_line(label, e, printer) for label, e in zip(labels, exprs)]
+    outs = [_output_line(label, e, printer) for label, e in zip(labels, exprs)]
+    lines += [line for line in outs if line[0] != line[1]]  # not `h = h` for a named output
     if len(lines) == 1:
         return f"{lines[0][0]} = {lines[0][1]}"
     body = " \\\\\n".join(f"{lhs} &= {rhs}" for lhs, rhs in lines)
@@ -69,9 +73,10 @@ def _output_line(label: str, expr: Any, printer: Callable[[Any], str]) -> tuple[
 
 
 @cache
-def _printer() -> Callable[[Any], str]:
-    """`sympy.latex`, but with `\\ln\\Gamma(x)` for loggamma, `\\psi(x)` for polygamma(0, x)
-    and `\\psi^{(n)}(x)` for polygamma(n, x) (SymPy prints their names), and
+def _printer(exp_function: bool = False) -> Callable[[Any], str]:
+    """`sympy.latex`, but with `\\exp\\left(x\\right)` for exp(x) where `exp_function`
+    (a program with a variable named e), `\\ln\\Gamma(x)` for loggamma, `\\psi(x)` for
+    polygamma(0, x) and `\\psi^{(n)}(x)` for polygamma(n, x) (SymPy prints their names), and
     `\\max_{0 \\le i \\le n - 1} x_{i}` for the `Maximum` (`Minimum`) of `codegen.sympy`."""
     from sympy.printing.latex import LatexPrinter
 
@@ -101,6 +106,11 @@ def _printer() -> Callable[[Any], str]:
 
             text = self._print(Piecewise(*e.pairs(), evaluate=False))
             return f"\\left({text}\\right)^{{{exp}}}" if exp is not None else text
+
+        def _print_ExpBase(self, e: Any, exp: str | None = None) -> str:
+            if not exp_function:
+                return str(super()._print_ExpBase(e, exp))
+            return self._special("\\exp", e.args[0], exp)
 
         def _print_Maximum(self, e: Any, exp: str | None = None) -> str:
             return self._extremum("max", e, exp)

@@ -54,14 +54,27 @@ class GradCheck:
     references: dict[str, np.ndarray]
     errors: dict[str, dict[str, float]] = field(default_factory=dict)
     rtol: dict[str, float] = field(default_factory=dict)
+    #: Inputs at a kink: (slope from the left, slope from the right), where they differ.
+    kinks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: adcompile's conventions at kinks for the functions the formula uses.
+    conventions: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """Whether every reference agrees within its tolerance."""
-        return all(e <= self.rtol[name] for name, per in self.errors.items() for e in per.values())
+        """Whether every reference agrees within its tolerance (central differences are not
+        asked to agree at a kink, where reverse mode gives a one-sided slope or between)."""
+        return all(
+            e <= self.rtol[name]
+            for name, per in self.errors.items()
+            for x, e in per.items()
+            if not (name == "central" and x in self.kinks)
+        )
 
     def __bool__(self) -> bool:
         return self.ok
+
+    def __repr__(self) -> str:  # the table, in a REPL or a notebook
+        return str(self)
 
     def __str__(self) -> str:
         names = list(self.references)
@@ -70,9 +83,20 @@ class GradCheck:
         for k, x in enumerate(self.inputs):
             column = self.jacobian[:, k]
             shown = f"{column[0]:.12g}" + (" ..." if len(column) > 1 else "")
-            rows.append([x, shown, *(_cell(self.errors[n][x], self.rtol[n]) for n in names)])
+            cells = [_cell(self.errors[n][x], self.rtol[n]) for n in names]
+            if x in self.kinks:  # not a mismatch: the note below says why
+                cells[names.index("central")] = f"{self.errors['central'][x]:.2e}  (a kink)"
+            rows.append([x, shown, *cells])
         widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+        for x, (left, right) in self.kinks.items():
+            lines.append(
+                f"{x}: the point is a kink (slope {left:.6g} from the left, {right:.6g} from "
+                "the right): central differences average them; reverse mode takes the "
+                "convention"
+                + (f" ({'; '.join(self.conventions)})" if self.conventions else "")
+                + " (adc.CONVENTIONS)"
+            )
         verdict = "ok" if self.ok else "MISMATCH"
         return f"check_grad: {verdict}\n" + "\n".join(lines)
 
@@ -153,17 +177,63 @@ def check_grad(
         report.errors[name] = {
             x: rel_error(jacobian[:, k], ref[:, k]) for k, x in enumerate(labels)
         }
+    for k, column in enumerate(columns):
+        if report.errors["central"][labels[k]] > tolerances["central"]:
+            slopes = _one_sided(formula, point, column)
+            if slopes is not None and _between(jacobian[:, k], *slopes):
+                report.kinks[labels[k]] = (float(slopes[0][0]), float(slopes[1][0]))
+    if report.kinks:
+        from adcompile.ir.ops import CONVENTIONS
+
+        used = [c.rule for c in CONVENTIONS if c.formula.split("(")[0] + "(" in formula.text]
+        report.conventions = tuple(dict.fromkeys(used))
     if raise_on_failure and not report.ok:
         raise AssertionError(str(report))
     return report
 
 
+def _one_sided(
+    formula: Formula, point: list[Any], column: Column
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The slopes from the left and from the right where they differ (a kink), else None."""
+    j, _, k, _ = column
+    x = float(_entry(point[j], k))
+    h = 1e-7 * max(1.0, abs(x))
+
+    def at(v: float) -> np.ndarray:
+        moved = [np.array(p) if np.ndim(p) else p for p in point]
+        if k is None:
+            moved[j] = v
+        else:
+            moved[j][k] = v
+        return np.atleast_1d(np.array(formula(*moved), dtype=float))
+
+    mid = at(x)
+    left, right = (mid - at(x - h)) / h, (at(x + h) - mid) / h
+    gap = np.abs(left - right) > 1e-4 * np.maximum(1.0, np.abs(left) + np.abs(right))
+    return (left, right) if bool(np.any(gap)) else None
+
+
+def _between(got: np.ndarray, left: np.ndarray, right: np.ndarray) -> bool:
+    """Whether reverse mode's slope lies between (or at) the one-sided ones, per output."""
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    slack = 1e-4 * np.maximum(1.0, np.abs(hi))
+    return bool(np.all((got >= lo - slack) & (got <= hi + slack)))
+
+
 def _point(formula: Formula, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
     """Floats, and 1-D float arrays for vector inputs (one point)."""
     point: list[Any] = []
-    for name, v in zip(formula.inputs, bind(formula.inputs, args, kwargs)):
-        if np.ndim(v) > 1:
-            raise TypeError(f"check_grad checks one point: '{name}' has shape {np.shape(v)}")
+    graph, ids = formula._program.graph, formula._program.input_ids
+    for name, nid, v in zip(formula.inputs, ids, bind(formula.inputs, args, kwargs)):
+        if isinstance(v, (str, bytes)):
+            raise TypeError(f"check_grad: '{name}' must be a number, got {v!r}")
+        if np.ndim(v) > 1 or (np.ndim(v) == 1 and nid not in graph.vectors):
+            what = "a 1-D array (a vector input)" if nid in graph.vectors else "a number"
+            raise TypeError(
+                f"check_grad checks one point: '{name}' must be {what}, got an array of "
+                f"shape {np.shape(v)} (check points one at a time)"
+            )
         point.append(np.array(v, dtype=float) if np.ndim(v) else float(v))
     return point
 

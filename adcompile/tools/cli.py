@@ -5,6 +5,7 @@
     adcompile "log(x*y)" --show python|numba|ir|latex|sympy
     adcompile neuron.adc --at w0=2,x0=-1 --trace --no-stable
     adcompile "log(x*y)" --at x=2,y=3 --dot graph.svg
+    adcompile explain neuron.adc --at w0=2,x0=-1,w1=-3,x1=-2,w2=-3 --no-stable -o neuron.html
     adcompile "sum(100*(x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2)" --at "x=[1.2,0.8,1.1]"
     adcompile "log(x*y)" -o model.py [--numba]
     adcompile --version
@@ -38,6 +39,7 @@ from adcompile.codegen.dot import Dot
 from adcompile.codegen.sympy_vectors import vector_element
 from adcompile.errors import FormulaError, ParseError
 from adcompile.front.parse import parse
+from adcompile.tools.explain import explain
 from adcompile.tools.trace import trace
 
 SHOW = ("python", "numba", "ir", "latex", "sympy")
@@ -243,8 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    explaining = bool(argv) and argv[0] == "explain"  # `adcompile explain F --at ... -o P`
     try:
-        args = _parser().parse_args(argv)
+        args = _parser().parse_args(argv[1:] if explaining else argv)
     except SystemExit as exc:  # --help, --version, or argparse's own usage error
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
     try:
@@ -262,6 +266,12 @@ def _run(argv: Sequence[str] | None) -> int:
         single = len(f.outputs) == 1
         shown = f.value_and_grad(wrt) if single else f.value
         point = _point(args.at) if args.at is not None else None
+        if explaining:
+            if point is None or not args.output:
+                raise _UsageError("explain needs a point and a page: --at NAME=VALUE,... -o P.html")
+            explain(f, **point).save(args.output)
+            print(f"wrote {args.output}", file=sys.stderr)
+            return 0
         if args.trace and point is None:
             raise ValueError("--trace needs a point: --at NAME=VALUE,...")
         acted = bool(args.trace or args.dot or args.output)

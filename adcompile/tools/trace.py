@@ -4,7 +4,11 @@ Rows are the nodes in evaluation order (inputs first): the node's name (the user
 `tK` of the generated code), its operation in formula syntax, its forward value, its adjoint
 (the derivative of the output with respect to it: reverse mode's `b_v`) and its local partials
 (the derivative of the node with respect to each argument: the factors the chain rule
-multiplies). The numbers come from the NumPy interpreter over one graph holding the
+multiplies). Where a stable rewrite (README, "Numerical stability") fused steps the user named (the
+neuron's `e = -d; f = exp(e); g = 1 + f; h = 1/g` into `h = sigmoid(d)`), the rows are the
+program as written, every step with its value and adjoint, and the fused ones marked with
+the node that computes them in the compiled code. The numbers come from the NumPy
+interpreter over one graph holding the
 program, every adjoint and every partial (as `run.pointwise.at_point`, which graph views
 use), so each number is what the compiled code computes.
 
@@ -19,6 +23,7 @@ ops that move elements (`x[2]`, `x[1:]`) the sum over the result's elements (a o
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +40,8 @@ from adcompile.ir.shapes import shapes
 from adcompile.run.pointwise import at_point
 from adcompile.schedule import schedule
 
+#: The names the code generator gives unnamed steps (`t0`, `t1`, ...).
+_GENERATED = re.compile(r"^t\d+$")
 #: A value in a trace: a float, or a 1-D array for a vector node.
 Value = Any
 
@@ -48,6 +55,7 @@ class Row:
     value: Value  # a float, or a 1-D array for a vector node
     adjoint: Value  # d output / d this node (0 where the output does not depend on it)
     partials: dict[str, Value] = field(default_factory=dict)  # d node / d argument, by name
+    fused: str = ""  # where a stable rewrite fused this step: the node that computes it
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ class Trace:
         body = []
         for r in self.rows:
             parts = "  ".join(f"d{r.name}/d{a} = {self._num(v)}" for a, v in r.partials.items())
+            if r.fused:
+                parts += f"  [fused into {r.fused}]"
             body.append([r.name, r.operation, self._num(r.value), self._num(r.adjoint), parts])
         return head, body
 
@@ -118,26 +128,45 @@ class Trace:
         lines.insert(1, "  ".join("-" * w for w in widths))
         if self.rewrites:
             lines.append(f"stable rewrites: {'; '.join(self.rewrites)}")
-            lines.append("(compile with stable=False to trace every step as written)")
+            if any(r.fused for r in self.rows):
+                lines.append("(every step is listed as written, with its value; the compiled "
+                             "code computes the [fused] ones inside the stable form)")  # fmt: skip
+            else:
+                lines.append("(compile with stable=False to trace every step as written)")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"<Trace of {self.output}: {len(self.rows)} nodes>\n{self}"
 
     def _repr_html_(self) -> str:
+        """A styled table with a caption (what the output is), and the rewrites' note."""
         head, body = self._cells()
-        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        cell = "padding:2px 10px;border-bottom:1px solid #8884;"
+        th = "".join(f'<th style="{cell}text-align:left">{html.escape(h)}</th>' for h in head)
         trs = "".join(
             "<tr>"
             + "".join(
-                f'<td style="text-align:{"right" if c in (2, 3) else "left"}">'
-                f"{html.escape(cell)}</td>"
-                for c, cell in enumerate(r)
+                f'<td style="{cell}text-align:{"right" if c in (2, 3) else "left"};'
+                f'font-family:monospace">{html.escape(text)}</td>'
+                for c, text in enumerate(r)
             )
             + "</tr>"
             for r in body
         )
-        return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+        caption = (
+            f'<caption style="text-align:left;font-weight:bold;padding:4px 0">Trace of '
+            f"{html.escape(self.output)}: every node's value and adjoint "
+            f"(d{html.escape(self.output)}/d node), in evaluation order</caption>"
+        )
+        note = ""
+        if self.rewrites:
+            note = (
+                f'<p style="font-style:italic">stable rewrites: '
+                f"{html.escape('; '.join(self.rewrites))} (compile with stable=False to trace "
+                "every step as written)</p>"
+            )
+        table = f'<table style="border-collapse:collapse">{caption}<thead><tr>{th}</tr>'
+        return f"{table}</thead><tbody>{trs}</tbody></table>{note}"
 
 
 def trace(f: Formula | str, *args: Any, digits: int = 4, **kwargs: Any) -> Trace:
@@ -163,6 +192,46 @@ def trace(f: Formula | str, *args: Any, digits: int = 4, **kwargs: Any) -> Trace
     from adcompile.api import compile
 
     formula = compile(f) if isinstance(f, str) else f
+    stable = _trace(formula, args, kwargs, digits)
+    if not stable.rewrites:
+        return stable
+    declared = dict(formula._shapes) or None
+    written = compile(formula.text, inputs=formula.inputs, stable=False, shapes=declared)
+    plain = _trace(written, args, kwargs, digits)
+    kept = set(stable.names)
+    rows = list(plain.rows)
+    for k, r in enumerate(rows):  # a step the rewrite fused: marked with where it went
+        if r.name not in kept:
+            into = next((q for q in rows[k + 1 :] if q.name in kept), None)
+            where = f"{into.name} = {stable.row(into.name).operation}" if into else "the output"
+            rows[k] = Row(r.name, r.operation, r.value, r.adjoint, r.partials, where)
+    if not any(r.fused and not _GENERATED.match(r.name) for r in rows):
+        return stable  # the rewrite replaced no step the user named: its own rows
+    return Trace(stable.output, tuple(rows), digits, stable.rewrites, _marked(plain, rows))
+
+
+def _marked(plain: Trace, rows: list[Row]) -> viz.Dot | None:
+    """The as-written trace's graph with the fused steps dashed and saying where they went."""
+    view = plain.view
+    if view is None:
+        return None
+    lines = view.source.splitlines()
+    for r in rows:
+        if not r.fused:
+            continue
+        start = re.compile(rf'^(\s*n\d+ )\[label="({re.escape(viz.escape(r.name))} = [^"]*)"')
+        note = viz.escape(f"(fused into {r.fused})")
+        for k, line in enumerate(lines):
+            found = start.match(line)
+            if found:
+                head, label = found.group(1), found.group(2)
+                rest = line[found.end() :]
+                lines[k] = f'{head}[style="filled,dashed", label="{label}\\n{note}"{rest}'
+    return viz.Dot("\n".join(lines) + "\n", view.nodes, view.edges)
+
+
+def _trace(formula: Formula, args: tuple[Any, ...], kwargs: dict[str, Any], digits: int) -> Trace:
+    """The trace of `formula`'s own graph (see `trace`)."""
     program = formula._program
     if len(program.outputs) != 1:
         raise ValueError(

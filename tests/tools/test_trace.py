@@ -55,7 +55,7 @@ def test_the_three_forms(neuron: adc.Trace) -> None:
     ]  # fmt: skip
     assert "h     1 / g      0.7311           1  dh/dg = -0.5344" in text
     html = neuron._repr_html_()
-    assert html.startswith("<table>") and '<td style="text-align:left">1 / g</td>' in html
+    assert html.startswith("<table") and "<caption" in html and ">1 / g</td>" in html
     rows = neuron.to_list()
     assert rows[-1] == {
         "name": "h",
@@ -73,11 +73,24 @@ def test_the_same_numbers_as_the_compiled_gradient(neuron: adc.Trace) -> None:
         assert neuron.row(name).adjoint == pytest.approx(grad[name], rel=1e-15)
 
 
-def test_stable_rewrites_are_reported() -> None:
+def test_stable_rewrites_are_reported_and_fused_steps_marked_not_hidden() -> None:
     t = adc.trace(adc.compile(NEURON), **POINT)
-    assert "e" not in t.names and t.row("h").operation == "sigmoid(d)"
-    assert "1 / (1 + exp(-u)) -> sigmoid(u)" in str(t)
-    assert "stable=False" in str(t)
+    written = adc.trace(adc.compile(NEURON, stable=False), **POINT)
+    assert t.names == written.names  # every step the user wrote, e f g included
+    assert [t.row(n).fused for n in "efg"] == ["h = sigmoid(d)"] * 3
+    assert not t.row("h").fused and not t.row("d").fused
+    for name in written.names:  # the hand calculation's numbers
+        assert t.row(name).value == written.row(name).value
+        assert t.row(name).adjoint == pytest.approx(written.row(name).adjoint, rel=1e-15)
+    text = str(t)
+    assert "1 / (1 + exp(-u)) -> sigmoid(u)" in text and "[fused into h = sigmoid(d)]" in text
+    html = t._repr_html_()
+    assert "fused into h = sigmoid(d)" in html and "stable rewrites" in html
+    dashed = [ln for ln in t.graph().source.splitlines() if "dashed" in ln]  # the graph too
+    assert len(dashed) == 3 and all("(fused into h = sigmoid(d))" in ln for ln in dashed)
+    # a rewrite of unnamed steps only: the stable form's own rows, and the way to see more
+    soft = adc.trace("log(1 + exp(x))", x=0.5)
+    assert soft.names == ("x", "t0") and "stable=False" in str(soft)
 
 
 def test_html_escapes_user_text() -> None:
