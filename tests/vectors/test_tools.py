@@ -120,7 +120,7 @@ def test_trace_table_text(rosenbrock_trace: adc.Trace) -> None:
     assert "x     input       [1.2, 0.8, 1.1]  [307.6, -275.6, 92]" in text, text
     assert "t0    x[1:]            [0.8, 1.1]" in text, text
     assert "dt0/dx = [0, 1, 1]" in text
-    assert '<td style="text-align:left">x[1:]</td>' in rosenbrock_trace._repr_html_()
+    assert 'font-family:monospace">x[1:]</td>' in rosenbrock_trace._repr_html_()
     listed = rosenbrock_trace.to_list()
     np.testing.assert_allclose(listed[0]["adjoint"], ROSENBROCK_GRAD)
 
